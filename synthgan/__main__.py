@@ -1,0 +1,5 @@
+import sys
+
+from synthgan.cli import main
+
+sys.exit(main())

@@ -1,0 +1,70 @@
+"""Validated options for everything a user configures.
+
+Estimators store their keyword arguments untouched (scikit-learn's contract) and build one
+of these models when ``fit`` starts, so a bad option fails early with a message naming the
+parameter, what is allowed and what was given.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from synthgan.errors import ConfigError
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrainingConfig(_Frozen):
+    """Options of the shared training loop (tabular and image models)."""
+
+    epochs: int = Field(300, ge=1, description="passes over the data")
+    batch_size: int = Field(500, ge=2, description="rows per step; rounded to a multiple of pac")
+    device: str = Field("auto", description='"auto" (cuda when available), "cpu", "cuda", "cuda:1"...')
+    amp: bool = Field(True, description="bf16 autocast (fp16 + scaler on GPUs without bf16)")
+    seed: int | None = Field(None, description="same seed, same machine, same data: same model")
+    verbose: bool = Field(True, description="progress bar with losses")
+    checkpoint_dir: str | None = Field(None, description="folder for checkpoints; None disables them")
+    checkpoint_every: int = Field(0, ge=0, description="epochs between checkpoints (0: only at the end)")
+    resume: bool = Field(False, description="continue from the latest checkpoint in checkpoint_dir")
+
+
+class TabularConfig(TrainingConfig):
+    """CTGAN-style model options; defaults follow the CTGAN paper."""
+
+    embedding_dim: int = Field(128, ge=1, description="noise dimension of the generator")
+    generator_dim: tuple[int, ...] = Field((256, 256), description="residual layer widths")
+    discriminator_dim: tuple[int, ...] = Field((256, 256), description="hidden layer widths")
+    generator_lr: float = Field(2e-4, gt=0)
+    discriminator_lr: float = Field(2e-4, gt=0)
+    generator_decay: float = Field(1e-6, ge=0)
+    discriminator_decay: float = Field(1e-6, ge=0)
+    discriminator_steps: int = Field(1, ge=1, description="critic updates per generator update")
+    pac: int = Field(10, ge=1, description="PacGAN: rows the discriminator judges jointly")
+    gp_weight: float = Field(10.0, ge=0, description="WGAN-GP gradient-penalty weight")
+    gp_every: int = Field(
+        1, ge=1, description="lazy gradient penalty: apply it every k critic steps, scaled by k"
+    )
+    max_modes: int = Field(10, ge=1, description="Gaussian-mixture modes per continuous column")
+    gmm_subsample: int = Field(
+        5_000, ge=10, description="rows the mixture of each continuous column is fitted on"
+    )
+    enforce_bounds: bool = Field(True, description="clip numbers to the observed min/max")
+    id_columns: Literal["generate", "drop"] = Field(
+        "generate", description="identifier-like columns: fresh unique values, or dropped"
+    )
+
+
+def validate(model: type[BaseModel], owner: str, **values) -> BaseModel:
+    """Build ``model`` from ``values`` or raise one ConfigError naming every bad parameter."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]) or "?"
+            problems.append(f"{name}={err.get('input')!r}: {err['msg']}")
+        raise ConfigError(f"{owner}: invalid parameter(s): " + "; ".join(problems)) from None

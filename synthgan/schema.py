@@ -1,0 +1,280 @@
+"""Column kinds: what each column is, detected from the data or set by the user.
+
+Detection is a handful of explicit rules (documented on :func:`detect_schema`); anything it
+gets wrong is fixed with a :class:`Metadata` override rather than by guessing harder.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from enum import Enum
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from synthgan.errors import DataError, SchemaError
+
+
+class ColumnKind(str, Enum):
+    CONTINUOUS = "continuous"
+    INTEGER = "integer"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    ID = "id"
+
+
+DISCRETE_KINDS = (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
+NUMERIC_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.INTEGER, ColumnKind.DATETIME)
+
+#: integer-valued numeric columns with at most this many distinct values are categorical
+MAX_INTEGER_CATEGORIES = 10
+#: text columns whose share of distinct values exceeds this are identifiers
+ID_UNIQUE_RATIO = 0.9
+#: integer columns need this share of distinct values (and a counter or an id-like name)
+ID_UNIQUE_RATIO_INTEGER = 0.99
+#: below this many rows nothing is called an identifier (too little evidence)
+ID_MIN_ROWS = 20
+_ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key)$|id$|number$|_no$", re.IGNORECASE)
+
+
+class ColumnMetadata(BaseModel):
+    """A user's statement about one column."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: ColumnKind
+
+
+class Metadata(BaseModel):
+    """User overrides of detected column kinds: ``Metadata(columns={"zip": {"kind": "categorical"}})``.
+
+    A plain ``{"zip": "categorical"}`` mapping is accepted wherever a Metadata is.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    columns: dict[str, ColumnMetadata] = {}
+
+    @classmethod
+    def coerce(cls, value: "Metadata | dict | None") -> "Metadata":
+        if value is None:
+            return cls()
+        if isinstance(value, Metadata):
+            return value
+        if isinstance(value, dict) and "columns" not in value:
+            value = {
+                "columns": {
+                    name: ({"kind": spec} if isinstance(spec, (str, ColumnKind)) else spec)
+                    for name, spec in value.items()
+                }
+            }
+        return cls.model_validate(value)
+
+
+@dataclass(frozen=True)
+class ColumnSchema:
+    """One column as the model sees it, plus what is needed to restore its dtype."""
+
+    name: str
+    kind: ColumnKind
+    dtype: str
+    missing_rate: float
+    timezone: str | None = None
+    categories: tuple | None = None  # declared categories of a pandas 'category' dtype
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["kind"] = self.kind.value
+        out["categories"] = list(self.categories) if self.categories is not None else None
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ColumnSchema":
+        cats = data.get("categories")
+        return cls(
+            name=data["name"],
+            kind=ColumnKind(data["kind"]),
+            dtype=data["dtype"],
+            missing_rate=float(data["missing_rate"]),
+            timezone=data.get("timezone"),
+            categories=tuple(cats) if cats is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class Schema:
+    columns: tuple[ColumnSchema, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def __getitem__(self, name: str) -> ColumnSchema:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    def to_json(self) -> list[dict]:
+        return [c.to_json() for c in self.columns]
+
+    @classmethod
+    def from_json(cls, data: list[dict]) -> "Schema":
+        return cls(tuple(ColumnSchema.from_json(d) for d in data))
+
+
+def _examples(values, limit: int = 3) -> str:
+    return ", ".join(repr(v) for v in list(values)[:limit])
+
+
+def validate_table(df: pd.DataFrame) -> None:
+    """Raise one error listing every problem that stops ``df`` from being modelled."""
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    if df.shape[1] == 0:
+        raise DataError("the table has no columns")
+    if len(df) == 0:
+        raise DataError("the table is empty (0 rows); fit needs at least 2 rows")
+    if len(df) < 2:
+        raise DataError(
+            f"the table has {len(df)} row; fit needs at least 2 rows to learn a distribution"
+        )
+    problems = []
+    dupes = df.columns[df.columns.duplicated()].unique().tolist()
+    if dupes:
+        problems.append(f"duplicate column names {dupes}: rename them so every column is unique")
+    for name in df.columns.unique():
+        col = df[name]
+        if isinstance(col, pd.DataFrame):
+            continue  # duplicate name, reported above
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            values = col.to_numpy(dtype="float64", na_value=np.nan)
+            n_inf = int(np.isinf(values).sum())
+            if n_inf:
+                problems.append(
+                    f"column {name!r} has {n_inf} infinite value(s): replace them with NaN "
+                    "(learned as missing) or a finite number"
+                )
+        elif col.dtype == object:
+            types = {type(v) for v in col.dropna()}
+            numbers = {int, float, np.int64, np.float64}
+            if len(types) > 1 and not types <= numbers and not types <= {bool, np.bool_}:
+                names = sorted(t.__name__ for t in types)
+                bad = col.dropna()
+                firsts = [bad[bad.map(type) == t].iloc[0] for t in types]
+                problems.append(
+                    f"column {name!r} mixes value types {names} (e.g. {_examples(firsts)}): "
+                    f"convert it to one type, e.g. df[{name!r}].astype(str)"
+                )
+        elif not (
+            pd.api.types.is_bool_dtype(col)
+            or pd.api.types.is_datetime64_any_dtype(col)
+            or isinstance(col.dtype, pd.CategoricalDtype)
+            or pd.api.types.is_string_dtype(col)
+        ):
+            problems.append(
+                f"column {name!r} has unsupported dtype {col.dtype}: convert it to numbers, "
+                "text, booleans or datetimes"
+            )
+    if problems:
+        raise SchemaError(problems)
+
+
+def _integer_valued(values: np.ndarray) -> bool:
+    return bool(np.all(np.mod(values, 1) == 0))
+
+
+def _looks_like_id(name: str, col: pd.Series, non_null: pd.Series, is_integer: bool) -> bool:
+    n = len(non_null)
+    if n < ID_MIN_ROWS or col.isna().any():
+        return False
+    n_unique = non_null.nunique()
+    if is_integer:
+        if n_unique / n < ID_UNIQUE_RATIO_INTEGER:
+            return False
+        values = np.unique(non_null.to_numpy(dtype="float64"))
+        consecutive = bool(np.all(np.diff(values) == 1))
+        return consecutive or bool(_ID_NAME.search(str(name)))
+    return n_unique / n > ID_UNIQUE_RATIO
+
+
+def detect_kind(name: str, col: pd.Series) -> ColumnKind:
+    non_null = col.dropna()
+    if pd.api.types.is_bool_dtype(col) or (
+        col.dtype == object and len(non_null) and non_null.map(type).isin([bool, np.bool_]).all()
+    ):
+        return ColumnKind.BOOLEAN
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return ColumnKind.DATETIME
+    if isinstance(col.dtype, pd.CategoricalDtype) or len(non_null) == 0:
+        return ColumnKind.CATEGORICAL
+    if pd.api.types.is_numeric_dtype(col):
+        values = non_null.to_numpy(dtype="float64")
+        n_unique = len(np.unique(values))
+        integer = _integer_valued(values)
+        if n_unique <= 1 or (integer and n_unique <= MAX_INTEGER_CATEGORIES):
+            return ColumnKind.CATEGORICAL
+        if integer and pd.api.types.is_integer_dtype(col) and _looks_like_id(name, col, non_null, True):
+            return ColumnKind.ID
+        return ColumnKind.INTEGER if integer else ColumnKind.CONTINUOUS
+    if _looks_like_id(name, col, non_null, False):
+        return ColumnKind.ID
+    return ColumnKind.CATEGORICAL
+
+
+def detect_schema(df: pd.DataFrame, metadata: "Metadata | dict | None" = None) -> Schema:
+    """Validate ``df`` and give every column a kind.
+
+    Rules: booleans -> boolean; datetime dtypes -> datetime; pandas categories, all-missing
+    and constant columns -> categorical; integer-valued numbers with at most
+    ``MAX_INTEGER_CATEGORIES`` distinct values -> categorical (so ``FraudFound_P=1`` can be
+    a condition); unique integers that count 1, 2, 3... or whose name says id -> id; other
+    whole numbers -> integer; other numbers -> continuous; text that is more than
+    ``ID_UNIQUE_RATIO`` distinct -> id; other text -> categorical.
+    """
+    validate_table(df)
+    meta = Metadata.coerce(metadata)
+    unknown = [name for name in meta.columns if name not in df.columns]
+    if unknown:
+        raise SchemaError(
+            [f"metadata names column {n!r}, which is not in the table" for n in unknown]
+        )
+    problems, columns = [], []
+    for name in df.columns:
+        col = df[name]
+        override = meta.columns.get(str(name))
+        kind = override.kind if override else detect_kind(name, col)
+        if kind in (ColumnKind.CONTINUOUS, ColumnKind.INTEGER) and not (
+            pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        ):
+            problems.append(f"column {name!r} is declared {kind.value} but holds {col.dtype} values")
+            continue
+        if kind is ColumnKind.DATETIME and not pd.api.types.is_datetime64_any_dtype(col):
+            problems.append(
+                f"column {name!r} is declared datetime but has dtype {col.dtype}: "
+                f"convert it first with pd.to_datetime(df[{name!r}])"
+            )
+            continue
+        tz = str(col.dt.tz) if kind is ColumnKind.DATETIME and col.dt.tz is not None else None
+        cats = None
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            cats = tuple(_plain(v) for v in col.dtype.categories)
+        columns.append(
+            ColumnSchema(
+                name=name,
+                kind=kind,
+                dtype=str(col.dtype),
+                missing_rate=float(col.isna().mean()),
+                timezone=tz,
+                categories=cats,
+            )
+        )
+    if problems:
+        raise SchemaError(problems)
+    return Schema(tuple(columns))
+
+
+def _plain(value):
+    """NumPy scalars -> Python scalars, so values survive JSON unchanged."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,5 @@
+"""The tabular GAN: encoders, transformer, sampler, networks, model, synthesizer."""
+
+from synthgan.tabular.synthesizer import TabularSynthesizer
+
+__all__ = ["TabularSynthesizer"]

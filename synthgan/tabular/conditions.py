@@ -1,0 +1,122 @@
+"""Sampling conditions: which the conditional vector can express, and a row filter for all.
+
+``{"FraudFound_P": 1}`` (a discrete value), ``{"sex": ["Male", "Female"]}`` (any of),
+``{"age": (30, 40)}`` (an inclusive numeric range; ``None`` leaves a side open). One
+discrete equality is fed to the generator natively; every condition is then checked on
+the decoded rows (bounded rejection sampling).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from synthgan.errors import ConditionError
+from synthgan.schema import DISCRETE_KINDS, ColumnKind
+from synthgan.tabular.encoders import CategoricalEncoder
+from synthgan.tabular.transformer import TableTransformer
+
+
+@dataclass(frozen=True)
+class Condition:
+    column: str
+    values: tuple | None = None  # discrete: accepted values
+    low: float | None = None  # numeric range, inclusive
+    high: float | None = None
+
+    def mask(self, df: pd.DataFrame) -> np.ndarray:
+        col = df[self.column]
+        if self.values is not None:
+            accepted = pd.Series(self.values, dtype=object)
+            keep = col.astype(object).isin(accepted).to_numpy()
+            if accepted.isna().any():
+                keep |= col.isna().to_numpy()
+            return keep
+        keep = col.notna().to_numpy()
+        if self.low is not None:
+            keep &= (col >= self.low).fillna(False).to_numpy(dtype=bool)
+        if self.high is not None:
+            keep &= (col <= self.high).fillna(False).to_numpy(dtype=bool)
+        return keep
+
+
+def _match(value, categories: list) -> object:
+    """The training category equal to ``value``; text from the CLI matches by its str()."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return np.nan
+    for cat in categories:
+        if isinstance(cat, bool) == isinstance(value, (bool, np.bool_)) and cat == value:
+            return cat  # exact match; True is not taken for 1
+    text = str(value).strip().lower()
+    for cat in categories:
+        if str(cat).lower() == text:
+            return cat
+    raise KeyError(value)
+
+
+def parse_conditions(conditions: dict, transformer: TableTransformer) -> list[Condition]:
+    if not isinstance(conditions, dict) or not conditions:
+        raise ConditionError("conditions must be a non-empty dict {column: value}")
+    schema = transformer.schema
+    out = []
+    for name, wanted in conditions.items():
+        if name not in schema.names:
+            raise ConditionError(f"condition on unknown column {name!r}; columns are {schema.names}")
+        col = schema[name]
+        if col.kind is ColumnKind.ID:
+            raise ConditionError(f"column {name!r} is an identifier (generated fresh); it cannot be a condition")
+        enc = transformer.encoders[name]
+        if col.kind in DISCRETE_KINDS:
+            assert isinstance(enc, CategoricalEncoder)
+            wanted_all = list(wanted) if isinstance(wanted, (list, set, tuple)) else [wanted]
+            known = enc.categories + ([np.nan] if enc.has_missing else [])
+            matched = []
+            for value in wanted_all:
+                try:
+                    matched.append(_match(value, known))
+                except KeyError:
+                    shown = ", ".join(repr(c) for c in enc.categories[:10])
+                    more = " ..." if len(enc.categories) > 10 else ""
+                    raise ConditionError(
+                        f"value {value!r} was never seen in column {name!r} during fit; "
+                        f"seen values: {shown}{more}"
+                    ) from None
+            out.append(Condition(name, values=tuple(matched)))
+            continue
+        if isinstance(wanted, (tuple, list)) and len(wanted) == 2:
+            low, high = wanted
+        elif isinstance(wanted, (int, float)) and col.kind is ColumnKind.INTEGER:
+            low = high = wanted
+        else:
+            raise ConditionError(
+                f"condition on numeric column {name!r} must be a (low, high) range, got {wanted!r}"
+            )
+        if col.kind is ColumnKind.DATETIME:
+            low, high = (None if v is None else pd.Timestamp(v) for v in (low, high))
+            if col.timezone is not None:
+                low, high = (v if v is None or v.tz else v.tz_localize(col.timezone) for v in (low, high))
+        elif (low is not None and low > enc.high) or (high is not None and high < enc.low):
+            raise ConditionError(
+                f"range {wanted!r} on column {name!r} lies outside the observed range "
+                f"[{enc.low:g}, {enc.high:g}]; no row can satisfy it"
+            )
+        out.append(Condition(name, low=low, high=high))
+    return out
+
+
+def native_condition(conditions: list[Condition], transformer: TableTransformer) -> tuple[str, int] | None:
+    """The discrete equality to feed the generator: the rarest, since it helps most."""
+    best = None
+    for cond in conditions:
+        if cond.values is None or len(cond.values) != 1:
+            continue
+        enc = transformer.encoders[cond.column]
+        value = cond.values[0]
+        index = len(enc.categories) if value is np.nan or (isinstance(value, float) and np.isnan(value)) \
+            else enc.categories.index(value)
+        freq = enc.frequencies[index] / max(sum(enc.frequencies), 1)
+        if best is None or freq < best[2]:
+            best = (cond.column, index, freq)
+    return None if best is None else best[:2]

@@ -1,0 +1,135 @@
+"""The CTGAN training step (WGAN-GP, PacGAN, conditional loss) and raw generation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import torch
+
+from synthgan.config import TabularConfig
+from synthgan.tabular.networks import Discriminator, Generator, SpanOps
+from synthgan.tabular.sampler import ConditionSampler
+from synthgan.tabular.transformer import Layout
+from synthgan.training import Precision
+
+#: Gumbel-softmax temperature of the generator's one-hot outputs (CTGAN's value)
+TAU = 0.2
+
+
+class CTGANModel:
+    """Networks, optimisers and one training step; implements ``training.Trainable``."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        counts: torch.Tensor,
+        config: TabularConfig,
+        precision: Precision,
+        seed: int | None,
+    ):
+        self.config = config
+        self.precision = precision
+        self.device = precision.device
+        self.layout = layout
+        self.ops = SpanOps(layout, self.device)
+        self.sampler = ConditionSampler(layout, counts.to(self.device))
+        cond = layout.condition_width
+        self.batch_size = math.ceil(config.batch_size / config.pac) * config.pac
+        self.net_g = Generator(config.embedding_dim + cond, config.generator_dim, layout.width).to(self.device)
+        self.net_d = Discriminator(layout.width + cond, config.discriminator_dim, config.pac).to(self.device)
+        self.generator = torch.Generator(self.device)
+        if seed is not None:
+            self.generator.manual_seed(seed)
+        else:
+            self.generator.seed()
+
+    # -- training -------------------------------------------------------------------------
+    def prepare(self, data: torch.Tensor, fingerprint_of: dict) -> None:
+        cfg = self.config
+        self.data = data
+        self.sampler.attach_rows(data)
+        self.steps_per_epoch = max(1, len(data) // self.batch_size)
+        self.opt_g = torch.optim.Adam(
+            self.net_g.parameters(), lr=cfg.generator_lr, betas=(0.5, 0.9), weight_decay=cfg.generator_decay
+        )
+        self.opt_d = torch.optim.Adam(
+            self.net_d.parameters(), lr=cfg.discriminator_lr, betas=(0.5, 0.9), weight_decay=cfg.discriminator_decay
+        )
+        self._critic_steps = 0
+        self._fingerprint = hashlib.sha256(
+            json.dumps(fingerprint_of, sort_keys=True, default=str).encode()
+        ).hexdigest()
+
+    def fingerprint(self) -> str:
+        return self._fingerprint
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        return {"generator": self.net_g, "discriminator": self.net_d}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generator": self.opt_g, "discriminator": self.opt_d}
+
+    def _noise(self, n: int) -> torch.Tensor:
+        return torch.randn((n, self.config.embedding_dim), device=self.device, generator=self.generator)
+
+    def _fake(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with self.precision.autocast():
+            raw = self.net_g(torch.cat([self._noise(len(cond)), cond], dim=1))
+        return raw, self.ops.activate(raw, TAU, self.generator)
+
+    def train_step(self) -> dict[str, torch.Tensor]:
+        cfg, prec, n = self.config, self.precision, self.batch_size
+        for _ in range(cfg.discriminator_steps):
+            cond, rows = self.sampler.sample_train(n, self.generator)
+            real = torch.cat([self.data[rows], cond], dim=1)
+            with torch.no_grad():  # the critic step needs no generator gradients
+                fake = torch.cat([self._fake(cond)[1], cond], dim=1)
+            with prec.autocast():
+                loss_d = (self.net_d(fake).float().mean() - self.net_d(real).float().mean())
+            self._critic_steps += 1
+            loss_total = loss_d
+            if cfg.gp_weight > 0 and self._critic_steps % cfg.gp_every == 0:
+                loss_total = loss_d + self._gradient_penalty(real, fake) * cfg.gp_every
+            self.opt_d.zero_grad(set_to_none=True)
+            prec.backward(loss_total)
+            prec.step(self.opt_d)
+
+        cond, _ = self.sampler.sample_train(n, self.generator)
+        raw, fake = self._fake(cond)
+        with prec.autocast():
+            critic = self.net_d(torch.cat([fake, cond], dim=1)).float()
+        loss_g = -critic.mean() + self.ops.condition_loss(raw, cond)
+        self.opt_g.zero_grad(set_to_none=True)
+        prec.backward(loss_g)
+        prec.step(self.opt_g)
+        return {"generator": loss_g.detach(), "discriminator": loss_total.detach()}
+
+    def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """WGAN-GP on pac-groups; the norm and penalty are computed in fp32."""
+        pac, width = self.config.pac, real.shape[1]
+        alpha = torch.rand((len(real) // pac, 1, 1), device=self.device, generator=self.generator)
+        alpha = alpha.expand(-1, pac, width).reshape(-1, width)
+        mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        with self.precision.autocast():
+            score = self.net_d(mixed)
+        grad = self.precision.input_grad(score, mixed)
+        norm = grad.reshape(-1, pac * width).norm(2, dim=1)
+        return ((norm - 1) ** 2).mean() * self.config.gp_weight
+
+    # -- generation -----------------------------------------------------------------------
+    @torch.inference_mode()
+    def generate(
+        self, cond: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decoded (tanh scalars, span choices) for one conditional vector per row."""
+        was_training = self.net_g.training
+        self.net_g.eval()
+        try:
+            noise = torch.randn((len(cond), self.config.embedding_dim), device=self.device, generator=generator)
+            with self.precision.autocast():
+                raw = self.net_g(torch.cat([noise, cond], dim=1))
+            return self.ops.decode(raw, generator)
+        finally:
+            self.net_g.train(was_training)

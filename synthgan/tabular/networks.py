@@ -1,0 +1,122 @@
+"""CTGAN's networks (Xu et al., 2019): residual generator, PacGAN critic, and the span ops.
+
+:class:`SpanOps` holds the layout's index tensors on the training device, so activations,
+the conditional loss and sampling are a few whole-tensor ops whatever the number of
+columns (CTGAN loops over spans in Python on every step).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from synthgan.tabular.transformer import Layout
+
+
+class Residual(nn.Module):
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        self.fc = nn.Linear(in_dim, out_dim)
+        self.bn = nn.BatchNorm1d(out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([torch.relu(self.bn(self.fc(x))), x], dim=1)
+
+
+class Generator(nn.Module):
+    def __init__(self, in_dim: int, hidden: tuple[int, ...], out_dim: int):
+        super().__init__()
+        layers, dim = [], in_dim
+        for width in hidden:
+            layers.append(Residual(dim, width))
+            dim += width
+        layers.append(nn.Linear(dim, out_dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class Discriminator(nn.Module):
+    """Judges ``pac`` rows at once (PacGAN), which penalises mode collapse."""
+
+    def __init__(self, in_dim: int, hidden: tuple[int, ...], pac: int):
+        super().__init__()
+        self.pac = pac
+        layers, dim = [], in_dim * pac
+        for width in hidden:
+            layers += [nn.Linear(dim, width), nn.LeakyReLU(0.2), nn.Dropout(0.5)]
+            dim = width
+        layers.append(nn.Linear(dim, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.reshape(-1, self.pac * x.shape[1]))
+
+
+class SpanOps:
+    """Segmented softmax machinery over the layout's softmax spans."""
+
+    def __init__(self, layout: Layout, device: torch.device):
+        as_tensor = lambda a: torch.as_tensor(a, dtype=torch.long, device=device)  # noqa: E731
+        self.width = layout.width
+        self.tanh_index = as_tensor(layout.tanh_index)
+        self.soft_index = as_tensor(layout.softmax_index)
+        self.soft_segment = as_tensor(layout.softmax_segment)
+        self.n_segments = len(layout.softmax_spans)
+        self.spans = [(s.start, s.end) for s in layout.softmax_spans]
+        cond_spans = layout.condition_spans
+        self.cond_index = as_tensor(layout.condition_index)
+        self.cond_segment = torch.cat(
+            [torch.full((s.end - s.start,), i, dtype=torch.long) for i, s in enumerate(cond_spans)]
+            or [torch.empty(0, dtype=torch.long)]
+        ).to(device)
+        self.n_cond_segments = len(cond_spans)
+
+    @staticmethod
+    def _segment_log_softmax(x: torch.Tensor, segment: torch.Tensor, n: int) -> torch.Tensor:
+        seg = segment.expand(x.shape[0], -1)
+        peak = torch.full((x.shape[0], n), -torch.inf, device=x.device, dtype=x.dtype)
+        peak = peak.scatter_reduce(1, seg, x, reduce="amax", include_self=True)
+        shifted = x - peak.gather(1, seg)
+        sums = torch.zeros((x.shape[0], n), device=x.device, dtype=x.dtype)
+        sums = sums.scatter_add(1, seg, shifted.exp())
+        return shifted - sums.log().gather(1, seg)
+
+    def activate(self, raw: torch.Tensor, tau: float, generator: torch.Generator) -> torch.Tensor:
+        """tanh on scalars, Gumbel-softmax on every one-hot span (CTGAN's ``_apply_activate``)."""
+        raw = raw.float()
+        logits = raw.index_select(1, self.soft_index)
+        soft = self._segment_log_softmax((logits + _gumbel(logits, generator)) / tau, self.soft_segment, self.n_segments).exp()
+        out = torch.empty_like(raw)
+        out[:, self.tanh_index] = torch.tanh(raw.index_select(1, self.tanh_index))
+        out[:, self.soft_index] = soft
+        return out
+
+    def condition_loss(self, raw: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of the generator's logits on the spans its condition fixed."""
+        if self.n_cond_segments == 0:
+            return raw.new_zeros(())
+        logits = raw.float().index_select(1, self.cond_index)
+        log_p = self._segment_log_softmax(logits, self.cond_segment, self.n_cond_segments)
+        return -(log_p * cond).sum(dim=1).mean()
+
+    def decode(self, raw: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sampling: tanh scalars and one categorical draw per span (Gumbel-max)."""
+        raw = raw.float()
+        scalars = torch.tanh(raw.index_select(1, self.tanh_index))
+        choices = torch.empty((raw.shape[0], self.n_segments), dtype=torch.long, device=raw.device)
+        if self.n_segments:
+            logits = raw.index_select(1, self.soft_index)
+            noisy = logits + _gumbel(logits, generator)
+            offset = 0
+            for i, (start, end) in enumerate(self.spans):
+                choices[:, i] = noisy[:, offset : offset + end - start].argmax(dim=1)
+                offset += end - start
+        return scalars, choices
+
+
+def _gumbel(like: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Standard Gumbel noise shaped like ``like``, from the model's own generator."""
+    uniform = torch.rand(like.shape, device=like.device, generator=generator)
+    return -torch.log((-torch.log(uniform.clamp_min(1e-20))).clamp_min(1e-20))

@@ -1,0 +1,289 @@
+"""``TabularSynthesizer``: the public fit / sample / save / load API of the tabular GAN."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from synthgan.config import TabularConfig, validate
+from synthgan.errors import ConditionError, ConfigError, DataError, ModelFileError, NotFittedError
+from synthgan.io import read_table
+from synthgan.schema import ColumnKind, Metadata, Schema, detect_schema
+from synthgan.serialization import load_model, save_model
+from synthgan.tabular.conditions import native_condition, parse_conditions
+from synthgan.tabular.model import CTGANModel
+from synthgan.tabular.transformer import TableTransformer
+from synthgan.training import Precision, TrainingHistory, resolve_device, seeded, train
+
+MODEL_KIND = "tabular"
+#: rows generated per forward pass when sampling
+SAMPLE_CHUNK = 65_536
+#: rejection sampling gives up after drawing this many times the requested rows
+MAX_DRAW_FACTOR = 200
+
+
+class TabularSynthesizer:
+    """CTGAN-style conditional GAN for tables (Xu et al., 2019), fast on CPU and GPU.
+
+    Parameters mirror :class:`synthgan.config.TabularConfig`, where each is documented;
+    they are validated when ``fit`` starts.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_wine
+    >>> df = load_wine(as_frame=True).frame
+    >>> synth = TabularSynthesizer(epochs=2, seed=0, verbose=False).fit(df)
+    >>> rows = synth.sample(100)
+    >>> list(rows.columns) == list(df.columns)
+    True
+    """
+
+    def __init__(
+        self,
+        epochs: int = 300,
+        batch_size: int = 500,
+        *,
+        device: str = "auto",
+        amp: bool = True,
+        seed: int | None = None,
+        verbose: bool = True,
+        embedding_dim: int = 128,
+        generator_dim: tuple[int, ...] = (256, 256),
+        discriminator_dim: tuple[int, ...] = (256, 256),
+        generator_lr: float = 2e-4,
+        discriminator_lr: float = 2e-4,
+        generator_decay: float = 1e-6,
+        discriminator_decay: float = 1e-6,
+        discriminator_steps: int = 1,
+        pac: int = 10,
+        gp_weight: float = 10.0,
+        gp_every: int = 1,
+        max_modes: int = 10,
+        gmm_subsample: int = 5_000,
+        enforce_bounds: bool = True,
+        id_columns: str = "generate",
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 0,
+        resume: bool = False,
+    ):
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.device = device
+        self.amp = amp
+        self.seed = seed
+        self.verbose = verbose
+        self.embedding_dim = embedding_dim
+        self.generator_dim = generator_dim
+        self.discriminator_dim = discriminator_dim
+        self.generator_lr = generator_lr
+        self.discriminator_lr = discriminator_lr
+        self.generator_decay = generator_decay
+        self.discriminator_decay = discriminator_decay
+        self.discriminator_steps = discriminator_steps
+        self.pac = pac
+        self.gp_weight = gp_weight
+        self.gp_every = gp_every
+        self.max_modes = max_modes
+        self.gmm_subsample = gmm_subsample
+        self.enforce_bounds = enforce_bounds
+        self.id_columns = id_columns
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
+
+    def get_params(self) -> dict:
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        return f"TabularSynthesizer(epochs={self.epochs}, batch_size={self.batch_size}, seed={self.seed})"
+
+    # -- fit ------------------------------------------------------------------------------
+    def fit(
+        self,
+        data: pd.DataFrame | str | os.PathLike,
+        metadata: Metadata | dict | None = None,
+        on_epoch_end: Callable[[int, "TabularSynthesizer"], None] | None = None,
+    ) -> "TabularSynthesizer":
+        """Learn the table ``data`` (a DataFrame, or a CSV/Parquet path). ``data`` is not modified.
+
+        ``metadata`` overrides detected column kinds (``{"zip": "categorical"}``).
+        ``on_epoch_end(epoch, self)`` runs after every epoch (e.g. to track quality).
+        """
+        config = validate(TabularConfig, type(self).__name__, **self.get_params())
+        if isinstance(data, (str, os.PathLike)):
+            data = read_table(data)
+        timings = {}
+        start = time.perf_counter()
+        schema = detect_schema(data, metadata)
+        if all(c.kind is ColumnKind.ID for c in schema.columns):
+            raise DataError("every column is an identifier; there is nothing to model")
+        if config.id_columns == "drop":
+            dropped = [c.name for c in schema.columns if c.kind is ColumnKind.ID]
+            if dropped:
+                warnings.warn(f"identifier columns {dropped} are dropped from the synthetic data", stacklevel=2)
+            schema = Schema(tuple(c for c in schema.columns if c.kind is not ColumnKind.ID))
+        timings["schema_s"] = time.perf_counter() - start
+
+        rng = np.random.default_rng(config.seed)
+        start = time.perf_counter()
+        transformer = TableTransformer(config.max_modes, config.gmm_subsample, config.enforce_bounds)
+        transformer.fit(data, schema, rng)
+        timings["transformer_fit_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        device = resolve_device(config.device)
+        matrix = torch.from_numpy(transformer.transform(data, rng)).to(device)
+        timings["transform_s"] = time.perf_counter() - start
+
+        precision = Precision(device, config.amp)
+        start = time.perf_counter()
+        with seeded(config.seed, device):
+            model = CTGANModel(transformer.layout, _counts(transformer), config, precision, config.seed)
+            model.prepare(matrix, {"transformer": transformer.state(), "config": config.model_dump()})
+            self.transformer_, self.model_, self.config_ = transformer, model, config
+            callback = None if on_epoch_end is None else (lambda epoch: on_epoch_end(epoch, self))
+            self.history_ = train(model, config, precision, callback, desc="TabularSynthesizer")
+        timings["train_s"] = time.perf_counter() - start
+        model.data = None  # the training matrix is not kept
+        self.timings_ = timings
+        self._sample_generator = self._new_generator(config.seed)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError("this TabularSynthesizer is not fitted yet: call fit(df) first, or load a model")
+
+    def _new_generator(self, seed: int | None) -> torch.Generator:
+        gen = torch.Generator(self.model_.device)
+        if seed is None:
+            gen.seed()
+        else:
+            gen.manual_seed(seed)
+        return gen
+
+    @property
+    def columns(self) -> list:
+        self._check_fitted()
+        return self.transformer_.schema.names
+
+    # -- sample ---------------------------------------------------------------------------
+    def sample(self, n: int, conditions: dict | None = None, seed: int | None = None) -> pd.DataFrame:
+        """``n`` synthetic rows with the training columns and dtypes.
+
+        ``conditions``: ``{"col": value}``, ``{"col": [v1, v2]}`` or ``{"num": (low, high)}``;
+        every returned row satisfies all of them. ``seed`` makes the draw repeatable.
+        """
+        self._check_fitted()
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise ConfigError(f"sample: n must be an integer number of rows, got {n!r}")
+        if n < 0:
+            raise ConfigError(f"sample: n must be >= 0, got {n}")
+        gen = self._sample_generator if seed is None else self._new_generator(seed)
+        np_rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=gen, device=gen.device)))
+        if n == 0:
+            return self.transformer_.inverse_transform(
+                np.zeros((0, len(self.transformer_.layout.tanh_index))),
+                np.zeros((0, len(self.transformer_.layout.softmax_spans)), dtype=np.int64),
+                np_rng,
+            )
+        if not conditions:
+            return self._draw(n, None, gen, np_rng)
+        parsed = parse_conditions(conditions, self.transformer_)
+        native = native_condition(parsed, self.transformer_)
+        kept, total, drawn = [], 0, 0
+        batch = n
+        while total < n:
+            if drawn >= MAX_DRAW_FACTOR * n + 10_000:
+                rate = total / max(drawn, 1)
+                raise ConditionError(
+                    f"conditions {conditions!r} are too rare for the model: {total} of {drawn} drawn "
+                    f"rows ({rate:.4%}) satisfied them, short of {n}; loosen them or ask for fewer rows"
+                )
+            rows = self._draw(batch, native, gen, np_rng)
+            drawn += batch
+            mask = np.ones(len(rows), dtype=bool)
+            for cond in parsed:
+                mask &= cond.mask(rows)
+            rows = rows[mask]
+            kept.append(rows)
+            total += len(rows)
+            rate = max(total / drawn, 1 / (10 * n))
+            batch = int(min(max((n - total) / rate * 1.2, 1_000), 2_000_000))
+        out = pd.concat(kept, ignore_index=True).iloc[:n].reset_index(drop=True)
+        return out
+
+    def _draw(self, n: int, native: tuple[str, int] | None, gen: torch.Generator, np_rng) -> pd.DataFrame:
+        model, layout = self.model_, self.transformer_.layout
+        spans = layout.condition_spans
+        scalars, choices = [], []
+        for start in range(0, n, SAMPLE_CHUNK):
+            size = min(SAMPLE_CHUNK, n - start)
+            if native is None:
+                cond = model.sampler.sample_original(size, gen)
+            else:
+                column, index = native
+                offset = sum(s.end - s.start for s in spans[: [s.column for s in spans].index(column)])
+                category = torch.full((size,), offset + index, dtype=torch.long, device=model.device)
+                cond = model.sampler.one_hot(category)
+            s, c = model.generate(cond, gen)
+            scalars.append(s.cpu().numpy())
+            choices.append(c.to(torch.int32).cpu().numpy())
+        return self.transformer_.inverse_transform(np.concatenate(scalars), np.concatenate(choices), np_rng)
+
+    # -- persistence ----------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write a single-file model: safetensors weights + JSON state, no pickle."""
+        self._check_fitted()
+        state = {
+            "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()},
+            "transformer": self.transformer_.state(),
+            "history": self.history_.to_json(),
+        }
+        tensors = {f"generator.{k}": v for k, v in self.model_.net_g.state_dict().items()}
+        tensors["condition_counts"] = self.model_.sampler.counts
+        return save_model(path, MODEL_KIND, state, tensors)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "auto") -> "TabularSynthesizer":
+        """Rebuild a model saved with :meth:`save`; ``device`` picks where it samples."""
+        state, tensors = load_model(path, MODEL_KIND)
+        try:
+            params = dict(state["params"])
+            for key in ("generator_dim", "discriminator_dim"):
+                params[key] = tuple(params[key])
+            params["device"] = device
+            synth = cls(**params)
+            config = validate(TabularConfig, cls.__name__, **synth.get_params())
+            transformer = TableTransformer.from_state(state["transformer"])
+            dev = resolve_device(config.device)
+            model = CTGANModel(
+                transformer.layout, tensors["condition_counts"], config, Precision(dev, config.amp), config.seed
+            )
+            model.net_g.load_state_dict(
+                {k[len("generator.") :]: v for k, v in tensors.items() if k.startswith("generator.")}
+            )
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ModelFileError(f"{str(path)!r}: model state is inconsistent ({exc})") from None
+        model.net_g.eval()
+        synth.transformer_, synth.model_, synth.config_ = transformer, model, config
+        synth.history_ = TrainingHistory.from_json(state["history"])
+        synth._sample_generator = synth._new_generator(config.seed)
+        return synth
+
+
+def _counts(transformer: TableTransformer) -> torch.Tensor:
+    """Category counts of the conditional columns, in conditional-vector order."""
+    counts = [
+        transformer.encoders[span.column].frequencies for span in transformer.layout.condition_spans
+    ]
+    return torch.tensor([c for block in counts for c in block], dtype=torch.float64)

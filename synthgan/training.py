@@ -1,0 +1,232 @@
+"""The shared training loop: device, mixed precision, seeds, progress, NaN guard, checkpoints.
+
+A model plugs in by implementing :class:`Trainable` (its modules, optimisers and one
+``train_step``); the loop owns everything around the step, so the tabular and the image
+GAN get the same AMP, checkpoint and resume behaviour.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Protocol
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from synthgan.config import TrainingConfig
+from synthgan.errors import ConfigError, ModelFileError, TrainingError
+from synthgan.io import atomic_path
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"device={name!r} is not a torch device ({exc})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r} was asked for but CUDA is not available; use 'cpu' or 'auto'")
+    return device
+
+
+class Precision:
+    """Autocast policy: bf16 where the device has it, else fp16 with a gradient scaler."""
+
+    def __init__(self, device: torch.device, enabled: bool):
+        self.device = device
+        self.dtype = None
+        if enabled and device.type == "cuda":
+            self.dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        elif enabled and device.type == "cpu":
+            self.dtype = torch.bfloat16
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.dtype is torch.float16)
+
+    @property
+    def name(self) -> str:
+        return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.dtype, "fp32")
+
+    def autocast(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        self.scaler.scale(loss).backward()
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
+    def input_grad(self, output: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """d output / d inputs with a graph (gradient penalties), unscaled and in fp32."""
+        scaled = self.scaler.scale(output.float().sum())
+        (grad,) = torch.autograd.grad(scaled, inputs, create_graph=True)
+        if self.scaler.is_enabled():
+            grad = grad / self.scaler.get_scale()
+        return grad.float()
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    seconds: float
+    losses: dict[str, float]
+
+
+@dataclass
+class TrainingHistory:
+    records: list[EpochRecord] = field(default_factory=list)
+    precision: str = "fp32"
+    device: str = "cpu"
+
+    @property
+    def epoch_seconds(self) -> list[float]:
+        return [r.seconds for r in self.records]
+
+    def losses(self, name: str) -> list[float]:
+        return [r.losses[name] for r in self.records]
+
+    def to_json(self) -> dict:
+        return {"precision": self.precision, "device": self.device, "records": [asdict(r) for r in self.records]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "TrainingHistory":
+        return cls([EpochRecord(**r) for r in data["records"]], data["precision"], data["device"])
+
+
+class Trainable(Protocol):
+    steps_per_epoch: int
+    generator: torch.Generator  # the model's own RNG for noise and sampling
+
+    def modules(self) -> dict[str, torch.nn.Module]: ...
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
+
+    def train_step(self) -> dict[str, torch.Tensor]: ...
+
+    def fingerprint(self) -> str:
+        """Identifies the data and options, so a checkpoint resumes only the same run."""
+        ...
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None, device: torch.device) -> Iterator[None]:
+    """Seed torch's global RNG (layer init, dropout) inside a fork that restores it after.
+
+    Noise and sampling use the model's own ``torch.Generator``; the global state the user
+    sees is the same before and after a fit.
+    """
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, device_type=device.type if devices else "cuda"):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield
+
+
+def train(
+    model: Trainable,
+    config: TrainingConfig,
+    precision: Precision,
+    on_epoch_end: Callable[[int], None] | None = None,
+    desc: str = "training",
+) -> TrainingHistory:
+    history = TrainingHistory(precision=precision.name, device=str(precision.device))
+    first = 1
+    ckpt = Path(config.checkpoint_dir) / CHECKPOINT_NAME if config.checkpoint_dir else None
+    if config.resume:
+        if ckpt is None:
+            raise ConfigError("resume=True needs checkpoint_dir")
+        if ckpt.exists():
+            history = _load_checkpoint(ckpt, model)
+            first = len(history.records) + 1
+    for module in model.modules().values():
+        module.train()
+    bar = tqdm(range(first, config.epochs + 1), desc=desc, disable=not config.verbose, unit="epoch")
+    for epoch in bar:
+        start = time.perf_counter()
+        totals: dict[str, torch.Tensor] = {}
+        for _ in range(model.steps_per_epoch):
+            for name, value in model.train_step().items():
+                totals[name] = totals.get(name, 0) + value.detach()
+        losses = {k: float(v) / model.steps_per_epoch for k, v in totals.items()}  # one sync an epoch
+        bad = [k for k, v in losses.items() if not math.isfinite(v)]
+        if bad:
+            raise TrainingError(
+                f"{desc}: loss {', '.join(bad)} became {losses[bad[0]]} at epoch {epoch}; "
+                "try a lower learning rate, amp=False, or resume from a checkpoint"
+            )
+        history.records.append(EpochRecord(epoch, time.perf_counter() - start, losses))
+        bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
+        if ckpt is not None and (
+            epoch == config.epochs or (config.checkpoint_every and epoch % config.checkpoint_every == 0)
+        ):
+            _save_checkpoint(ckpt, model, history)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch)
+    for module in model.modules().values():
+        module.eval()
+    return history
+
+
+def _save_checkpoint(path: Path, model: Trainable, history: TrainingHistory) -> None:
+    tensors, groups = {}, {}
+    for name, module in model.modules().items():
+        for key, value in module.state_dict().items():
+            tensors[f"module.{name}.{key}"] = value.detach().contiguous()
+    for name, opt in model.optimizers().items():
+        state = opt.state_dict()
+        groups[name] = state["param_groups"]
+        for index, values in state["state"].items():
+            for key, value in values.items():
+                tensors[f"optim.{name}.{index}.{key}"] = torch.as_tensor(value).contiguous()
+    tensors["rng.model"] = model.generator.get_state()
+    tensors["rng.global"] = torch.get_rng_state()
+    meta = {
+        "history": json.dumps(history.to_json()),
+        "param_groups": json.dumps(groups),
+        "fingerprint": model.fingerprint(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        save_file({k: v.cpu() for k, v in tensors.items()}, str(tmp), metadata=meta)
+
+
+def _load_checkpoint(path: Path, model: Trainable) -> TrainingHistory:
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"checkpoint {path} cannot be read ({exc}); delete it to start afresh") from None
+    if meta.get("fingerprint") != model.fingerprint():
+        raise ModelFileError(
+            f"checkpoint {path} was written for different data or options; "
+            "use another checkpoint_dir or delete it to start afresh"
+        )
+    for name, module in model.modules().items():
+        prefix = f"module.{name}."
+        module.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
+    groups = json.loads(meta["param_groups"])
+    for name, opt in model.optimizers().items():
+        prefix = f"optim.{name}."
+        state: dict[int, dict] = {}
+        for key, value in tensors.items():
+            if key.startswith(prefix):
+                index, field_name = key[len(prefix) :].split(".", 1)
+                state.setdefault(int(index), {})[field_name] = value
+        opt.load_state_dict({"state": state, "param_groups": groups[name]})
+    model.generator.set_state(tensors["rng.model"])
+    torch.set_rng_state(tensors["rng.global"])
+    return TrainingHistory.from_json(json.loads(meta["history"]))
