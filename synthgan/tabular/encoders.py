@@ -209,9 +209,11 @@ class CategoricalEncoder:
 class IdentifierGenerator:
     """Identifier columns are not modelled: fresh unique values of the same format are made.
 
-    Integers continue after the largest real id. Text ids keep the most common length, and
-    each position draws from the characters seen at that position (so ``CUST-00017`` gives
-    ``CUST-`` followed by five digits, and hex stays hex).
+    Integers continue after the largest real id. Text ids keep the most common length; each
+    position keeps a constant character (a prefix) and otherwise draws from its character
+    class: all digits where only digits were seen, all letters of a case where only such
+    letters varied, else the characters seen there (so ``CUST-00017`` gives ``CUST-`` and
+    five digits, and hex stays hex).
     """
 
     def fit(self, values: pd.Series) -> "IdentifierGenerator":
@@ -225,7 +227,7 @@ class IdentifierGenerator:
             length = int(text.str.len().mode().iloc[0])
             same = text[text.str.len() == length].to_numpy(dtype=f"U{max(length, 1)}")
             chars = same.view("U1").reshape(len(same), -1) if length else np.empty((len(same), 0))
-            self.alphabets = ["".join(sorted(set(chars[:, i]))) for i in range(length)]
+            self.alphabets = [_widen(set(chars[:, i])) for i in range(length)]
         return self
 
     def generate(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -260,6 +262,14 @@ class IdentifierGenerator:
         if state["start"] is not None:
             gen.start = int(state["start"])
         return gen
+
+
+def _widen(seen: set[str]) -> str:
+    """The alphabet one id position draws from (see :class:`IdentifierGenerator`)."""
+    for alphabet in ("0123456789", "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"):
+        if seen <= set(alphabet) and (len(seen) > 1 or alphabet[0] == "0"):
+            return alphabet
+    return "".join(sorted(seen))
 
 
 def _mixture(z: np.ndarray, max_modes: int, rng: np.random.Generator):

@@ -147,7 +147,7 @@ class TabularSynthesizer:
         start = time.perf_counter()
         with seeded(config.seed, device):
             model = CTGANModel(transformer.layout, _counts(transformer), config, precision, config.seed)
-            model.prepare(matrix, {"transformer": transformer.state(), "config": config.model_dump()})
+            model.prepare(matrix, {"transformer": transformer.state(), "config": _fingerprint_options(config)})
             self.transformer_, self.model_, self.config_ = transformer, model, config
             callback = None if on_epoch_end is None else (lambda epoch: on_epoch_end(epoch, self))
             self.history_ = train(model, config, precision, callback, desc="TabularSynthesizer")
@@ -287,3 +287,9 @@ def _counts(transformer: TableTransformer) -> torch.Tensor:
         transformer.encoders[span.column].frequencies for span in transformer.layout.condition_spans
     ]
     return torch.tensor([c for block in counts for c in block], dtype=torch.float64)
+
+
+def _fingerprint_options(config: TabularConfig) -> dict:
+    """Options that change the trained model (a checkpoint may be resumed with more epochs)."""
+    ignored = {"epochs", "resume", "verbose", "checkpoint_dir", "checkpoint_every", "device"}
+    return {k: v for k, v in config.model_dump().items() if k not in ignored}
