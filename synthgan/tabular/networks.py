@@ -36,6 +36,26 @@ class Generator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
+    def infer(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """Eval-mode forward for sampling: batch norm folded into the linear layers and the
+        residual concatenations written in place into one buffer (``[h_k, ..., h_1, x]``,
+        the order ``forward`` builds), computed in ``dtype``. Same function as ``forward``.
+        """
+        *blocks, head = self.net
+        total = x.shape[1] + sum(block.fc.out_features for block in blocks)
+        buf = torch.empty((x.shape[0], total), dtype=dtype, device=x.device)
+        pos = total - x.shape[1]
+        buf[:, pos:] = x
+        for block in blocks:
+            bn = block.bn
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            weight = (block.fc.weight * scale[:, None]).to(dtype)
+            bias = ((block.fc.bias - bn.running_mean) * scale + bn.bias).to(dtype)
+            width = block.fc.out_features
+            torch.relu_(torch.addmm(bias, buf[:, pos:], weight.t(), out=buf[:, pos - width : pos]))
+            pos -= width
+        return torch.addmm(head.bias.to(dtype), buf, head.weight.to(dtype).t())
+
 
 class Discriminator(nn.Module):
     """Judges ``pac`` rows at once (PacGAN), which penalises mode collapse."""
@@ -102,21 +122,19 @@ class SpanOps:
         return -(log_p * cond).sum(dim=1).mean()
 
     def decode(self, raw: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sampling: tanh scalars and one categorical draw per span (Gumbel-max)."""
-        raw = raw.float()
-        scalars = torch.tanh(raw.index_select(1, self.tanh_index))
+        """Sampling: tanh scalars and one categorical draw per span (inverse CDF of its softmax)."""
+        scalars = torch.tanh(raw.index_select(1, self.tanh_index).float())
         choices = torch.empty((raw.shape[0], self.n_segments), dtype=torch.long, device=raw.device)
-        if self.n_segments:
-            logits = raw.index_select(1, self.soft_index)
-            noisy = logits + _gumbel(logits, generator)
-            offset = 0
-            for i, (start, end) in enumerate(self.spans):
-                choices[:, i] = noisy[:, offset : offset + end - start].argmax(dim=1)
-                offset += end - start
+        uniform = torch.rand((raw.shape[0], self.n_segments), device=raw.device, generator=generator)
+        for i, (start, end) in enumerate(self.spans):
+            logits = raw[:, start:end].float()
+            cdf = torch.cumsum(torch.exp(logits - logits.amax(dim=1, keepdim=True)), dim=1)
+            below = cdf < uniform[:, i : i + 1] * cdf[:, -1:]
+            choices[:, i] = below.sum(dim=1).clamp_max(end - start - 1)
         return scalars, choices
 
 
 def _gumbel(like: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Standard Gumbel noise shaped like ``like``, from the model's own generator."""
     uniform = torch.rand(like.shape, device=like.device, generator=generator)
-    return -torch.log((-torch.log(uniform.clamp_min(1e-20))).clamp_min(1e-20))
+    return uniform.clamp_min_(1e-20).log_().neg_().clamp_min_(1e-20).log_().neg_()

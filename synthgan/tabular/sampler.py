@@ -33,6 +33,9 @@ class ConditionSampler:
         freq = torch.where(valid, counts[position].double(), torch.zeros((), device=device, dtype=torch.double))
         self.log_probs = _normalise(torch.log1p(freq)).float()
         self.probs = _normalise(freq).float()
+        # cumulative tables for inverse-CDF draws (searchsorted beats multinomial per row)
+        self.log_cdf = _cdf(self.log_probs, valid)
+        self.cdf = _cdf(self.probs, valid)
 
     def attach_rows(self, data: torch.Tensor) -> "ConditionSampler":
         """Index the real rows by category: rows_sorted[start[c]: start[c] + count[c]] hold c."""
@@ -59,7 +62,7 @@ class ConditionSampler:
             rows = torch.randint(self.n_rows, (batch,), device=device, generator=generator)
             return torch.zeros((batch, 0), device=device), rows
         column = torch.randint(self.n_columns, (batch,), device=device, generator=generator)
-        local = torch.multinomial(self.log_probs[column], 1, generator=generator).squeeze(1)
+        local = _draw(self.log_cdf[column], generator)
         category = self.offsets[column] + local
         pick = torch.rand(batch, device=device, generator=generator)
         count = self.counts[category]
@@ -73,9 +76,23 @@ class ConditionSampler:
         if self.n_columns == 0:
             return torch.zeros((batch, 0), device=device)
         column = torch.randint(self.n_columns, (batch,), device=device, generator=generator)
-        local = torch.multinomial(self.probs[column], 1, generator=generator).squeeze(1)
+        local = _draw(self.cdf[column], generator)
         return self.one_hot(self.offsets[column] + local)
 
 
 def _normalise(weights: torch.Tensor) -> torch.Tensor:
     return weights / weights.sum(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def _cdf(probs: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Per-row CDF; padding slots are set past 1 so they are never drawn."""
+    cdf = torch.cumsum(probs.double(), dim=1)
+    cdf = cdf / cdf.gather(1, valid.sum(1, keepdim=True) - 1)
+    return torch.where(valid, cdf, torch.full_like(cdf, 2.0)).float()
+
+
+def _draw(cdf_rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One category index per row of ``cdf_rows`` by inverse CDF."""
+    u = torch.rand((len(cdf_rows), 1), device=cdf_rows.device, generator=generator)
+    last = (cdf_rows <= 1.0).sum(dim=1) - 1
+    return torch.minimum(torch.searchsorted(cdf_rows, u, right=True).squeeze(1), last)
