@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from synthgan.errors import ConfigError, SynthGANError
+from synthgan.errors import ConfigError, InputFileError, SynthGANError
 from synthgan.io import atomic_path, read_table, write_table
 
 
@@ -40,10 +40,19 @@ def parse_condition_args(items: list[str] | None) -> dict | None:
     return out
 
 
+def _read_metadata(path: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputFileError(f"metadata file {path!r} cannot be read: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"metadata file {path!r} is not valid JSON: {exc}") from None
+
+
 def _cmd_fit(args) -> None:
     from synthgan import TabularSynthesizer
 
-    metadata = json.loads(Path(args.metadata).read_text()) if args.metadata else None
+    metadata = _read_metadata(args.metadata) if args.metadata else None
     synth = TabularSynthesizer(
         epochs=args.epochs,
         batch_size=args.batch_size,

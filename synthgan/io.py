@@ -24,10 +24,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, final)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
@@ -65,7 +72,8 @@ def _parse_iso_dates(df: pd.DataFrame) -> pd.DataFrame:
         text = col.dropna()
         if len(text) and text.astype(str).str.match(pattern).all():
             try:
-                df[name] = pd.to_datetime(col, format="ISO8601")
+                offsets = text.astype(str).str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$").any()
+                df[name] = pd.to_datetime(col, format="ISO8601", utc=bool(offsets))
             except (ValueError, TypeError):
                 pass  # not one consistent datetime column after all: stays text
     return df

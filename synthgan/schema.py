@@ -12,7 +12,7 @@ from enum import Enum
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from synthgan.errors import DataError, SchemaError
 
@@ -37,7 +37,7 @@ ID_UNIQUE_RATIO = 0.9
 ID_UNIQUE_RATIO_INTEGER = 0.99
 #: below this many rows nothing is called an identifier (too little evidence)
 ID_MIN_ROWS = 20
-_ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key)$|id$|number$|_no$", re.IGNORECASE)
+_ID_NAME = re.compile(r"(?i:(^|[_\W])(id|uuid|guid|key|no)$|number$)|(?<=[a-z])(Id|ID)$")
 
 
 class ColumnMetadata(BaseModel):
@@ -65,11 +65,23 @@ class Metadata(BaseModel):
         if isinstance(value, dict) and "columns" not in value:
             value = {
                 "columns": {
-                    name: ({"kind": spec} if isinstance(spec, (str, ColumnKind)) else spec)
+                    str(name): ({"kind": spec} if isinstance(spec, (str, ColumnKind)) else spec)
                     for name, spec in value.items()
                 }
             }
-        return cls.model_validate(value)
+        elif isinstance(value, dict) and isinstance(value["columns"], dict):
+            value = {**value, "columns": {str(k): v for k, v in value["columns"].items()}}
+        try:
+            return cls.model_validate(value)
+        except ValidationError as exc:
+            kinds = ", ".join(k.value for k in ColumnKind)
+            raise SchemaError(
+                [
+                    f"metadata for column {'.'.join(str(p) for p in err['loc'][1:2]) or '?'!r}: "
+                    f"{err['msg']} (given {err.get('input')!r}; kinds are {kinds})"
+                    for err in exc.errors()
+                ]
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -148,7 +160,11 @@ def validate_table(df: pd.DataFrame) -> None:
         col = df[name]
         if isinstance(col, pd.DataFrame):
             continue  # duplicate name, reported above
-        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        if pd.api.types.is_complex_dtype(col):
+            problems.append(
+                f"column {name!r} holds complex numbers: split them into real and imaginary columns"
+            )
+        elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             values = col.to_numpy(dtype="float64", na_value=np.nan)
             n_inf = int(np.isinf(values).sum())
             if n_inf:
@@ -235,7 +251,8 @@ def detect_schema(df: pd.DataFrame, metadata: "Metadata | dict | None" = None) -
     """
     validate_table(df)
     meta = Metadata.coerce(metadata)
-    unknown = [name for name in meta.columns if name not in df.columns]
+    names = {str(c) for c in df.columns}
+    unknown = [name for name in meta.columns if name not in names]
     if unknown:
         raise SchemaError(
             [f"metadata names column {n!r}, which is not in the table" for n in unknown]

@@ -94,13 +94,35 @@ def parse_conditions(conditions: dict, transformer: TableTransformer) -> list[Co
                 f"condition on numeric column {name!r} must be a (low, high) range, got {wanted!r}"
             )
         if col.kind is ColumnKind.DATETIME:
-            low, high = (None if v is None else pd.Timestamp(v) for v in (low, high))
+            try:
+                low, high = (None if v is None else pd.Timestamp(v) for v in (low, high))
+            except (ValueError, TypeError) as exc:
+                raise ConditionError(
+                    f"range {wanted!r} on datetime column {name!r}: bounds must be dates ({exc})"
+                ) from None
             if col.timezone is not None:
                 low, high = (v if v is None or v.tz else v.tz_localize(col.timezone) for v in (low, high))
-        elif (low is not None and low > enc.high) or (high is not None and high < enc.low):
+        elif any(
+            v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or np.isnan(v))
+            for v in (low, high)
+        ):
+            raise ConditionError(
+                f"range {wanted!r} on numeric column {name!r}: bounds must be numbers or None"
+            )
+        if low is not None and high is not None and low > high:
+            raise ConditionError(f"range {wanted!r} on column {name!r} is empty: low > high")
+        # observed bounds, in the column's own units (datetimes are stored as nanoseconds)
+        seen_low, seen_high = enc.low, enc.high
+        as_number = (lambda v: v.value) if col.kind is ColumnKind.DATETIME else (lambda v: v)  # noqa: E731
+        if (low is not None and as_number(low) > seen_high) or (high is not None and as_number(high) < seen_low):
+            shown = (
+                f"[{pd.Timestamp(int(seen_low))}, {pd.Timestamp(int(seen_high))}] (UTC)"
+                if col.kind is ColumnKind.DATETIME
+                else f"[{seen_low:g}, {seen_high:g}]"
+            )
             raise ConditionError(
                 f"range {wanted!r} on column {name!r} lies outside the observed range "
-                f"[{enc.low:g}, {enc.high:g}]; no row can satisfy it"
+                f"{shown}; no row can satisfy it"
             )
         out.append(Condition(name, low=low, high=high))
     return out

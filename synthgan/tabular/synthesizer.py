@@ -119,6 +119,7 @@ class TabularSynthesizer:
         ``on_epoch_end(epoch, self)`` runs after every epoch (e.g. to track quality).
         """
         config = validate(TabularConfig, type(self).__name__, **self.get_params())
+        device = resolve_device(config.device)
         if isinstance(data, (str, os.PathLike)):
             data = read_table(data)
         timings = {}
@@ -139,7 +140,6 @@ class TabularSynthesizer:
         transformer.fit(data, schema, rng)
         timings["transformer_fit_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        device = resolve_device(config.device)
         matrix = torch.from_numpy(transformer.transform(data, rng)).to(device)
         timings["transform_s"] = time.perf_counter() - start
 
