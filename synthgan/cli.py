@@ -57,7 +57,7 @@ def _cmd_fit(args) -> None:
         epochs=args.epochs,
         batch_size=args.batch_size,
         device=args.device,
-        amp=not args.no_amp,
+        amp=False if args.no_amp else (True if args.amp else "auto"),
         seed=args.seed,
         verbose=not args.quiet,
         checkpoint_dir=args.checkpoint_dir,
@@ -96,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--batch-size", type=int, default=500)
     fit.add_argument("--seed", type=int, default=None)
     fit.add_argument("--device", default="auto")
-    fit.add_argument("--no-amp", action="store_true", help="train in fp32")
+    amp = fit.add_mutually_exclusive_group()
+    amp.add_argument("--no-amp", action="store_true", help="train in fp32")
+    amp.add_argument("--amp", action="store_true", help="force bf16 autocast, even on CPUs where it is slower")
     fit.add_argument("--metadata", help='JSON file of column kinds, e.g. {"zip": "categorical"}')
     fit.add_argument("--checkpoint-dir")
     fit.add_argument("--checkpoint-every", type=int, default=0)

@@ -24,7 +24,11 @@ class TrainingConfig(_Frozen):
     epochs: int = Field(300, ge=1, description="passes over the data")
     batch_size: int = Field(500, ge=2, description="rows per step; rounded to a multiple of pac")
     device: str = Field("auto", description='"auto" (cuda when available), "cpu", "cuda", "cuda:1"...')
-    amp: bool = Field(True, description="bf16 autocast (fp16 + scaler on GPUs without bf16)")
+    amp: bool | Literal["auto"] = Field(
+        "auto",
+        description='mixed precision: bf16 autocast (fp16 + scaler on GPUs without bf16). "auto": '
+        "on for CUDA and for CPUs with AMX; off on other CPUs, where bf16 matmuls are slower than fp32",
+    )
     seed: int | None = Field(None, description="same seed, same machine, same data: same model")
     verbose: bool = Field(True, description="progress bar with losses")
     checkpoint_dir: str | None = Field(None, description="folder for checkpoints; None disables them")

@@ -203,3 +203,12 @@ def test_fp16_with_gradient_scaler_path(table, monkeypatch):
     assert synth.history_.precision == "fp16"
     assert all(np.isfinite(v) for r in synth.history_.records for v in r.losses.values())
     assert len(synth.sample(50).dropna(subset=["age"])) == 50
+
+
+def test_amp_auto_uses_bf16_only_where_it_is_faster(table, monkeypatch):
+    import synthgan.training as training
+
+    monkeypatch.setattr(training, "cpu_has_fast_bf16", lambda: False)
+    assert TabularSynthesizer(**FAST).fit(table).history_.precision == "fp32"
+    monkeypatch.setattr(training, "cpu_has_fast_bf16", lambda: True)
+    assert TabularSynthesizer(**FAST).fit(table).history_.precision == "bf16"

@@ -52,7 +52,7 @@ class TabularSynthesizer:
         batch_size: int = 500,
         *,
         device: str = "auto",
-        amp: bool = True,
+        amp: bool | str = "auto",
         seed: int | None = None,
         verbose: bool = True,
         embedding_dim: int = 128,
