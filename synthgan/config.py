@@ -72,3 +72,18 @@ def validate(model: type[BaseModel], owner: str, **values) -> BaseModel:
             name = ".".join(str(p) for p in err["loc"]) or "?"
             problems.append(f"{name}={err.get('input')!r}: {err['msg']}")
         raise ConfigError(f"{owner}: invalid parameter(s): " + "; ".join(problems)) from None
+
+
+class ImageConfig(TrainingConfig):
+    """Class-conditional image GAN options; defaults suit a few hundred 28x28 to 64x64 images."""
+
+    epochs: int = Field(200, ge=1, description="passes over the images")
+    batch_size: int = Field(64, ge=2, description="images per step")
+    noise_dim: int = Field(128, ge=1, description="latent dimension")
+    channels: int = Field(64, ge=8, description="base width of both networks")
+    generator_lr: float = Field(2e-4, gt=0)
+    discriminator_lr: float = Field(2e-4, gt=0)
+    ema_decay: float = Field(0.999, ge=0, lt=1, description="EMA of generator weights used for sampling")
+    augment: bool | Literal["auto"] = Field(
+        "auto", description="DiffAugment (translation, cutout, colour); auto: on below 10,000 images"
+    )
