@@ -1,11 +1,27 @@
 """synthgan: synthetic tabular and image data, with evidence.
 
->>> from synthgan import TabularSynthesizer
+>>> from synthgan import TabularSynthesizer, ImageSynthesizer, evaluate
 """
 
 from synthgan.errors import SynthGANError
 from synthgan.schema import ColumnKind, Metadata
+from synthgan.image import ImageSynthesizer
 from synthgan.tabular import TabularSynthesizer
 
 __version__ = "0.1.0"
-__all__ = ["TabularSynthesizer", "Metadata", "ColumnKind", "SynthGANError", "__version__"]
+__all__ = ["TabularSynthesizer", "ImageSynthesizer", "evaluate", "Report", "Metadata", "ColumnKind", "SynthGANError", "__version__"]
+
+#: public names imported on first use: evaluation pulls in sdmetrics, slow to import
+_LAZY = {"evaluate": "synthgan.evaluation", "Report": "synthgan.report"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'synthgan' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,4 +1,4 @@
-"""The ``synthgan`` command: fit, sample and demo, mirroring the Python API."""
+"""The ``synthgan`` command: fit, sample, evaluate and demo, mirroring the Python API."""
 
 from __future__ import annotations
 
@@ -78,11 +78,82 @@ def _cmd_sample(args) -> None:
     print(f"{len(rows)} rows written to {args.output}")
 
 
+def _check_output(path: str | None, suffixes: tuple[str, ...], option: str) -> None:
+    if path is not None and Path(path).suffix.lower() not in suffixes:
+        raise ConfigError(f"{option} {path!r}: expected a file ending in {' or '.join(suffixes)}")
+
+
+def _cmd_evaluate(args) -> None:
+    _check_output(args.output, (".html", ".htm"), "-o/--output")
+    _check_output(args.json, (".json",), "--json")
+    from synthgan.evaluation import evaluate
+
+    real, synthetic = read_table(args.real), read_table(args.synthetic)
+    holdout = read_table(args.holdout) if args.holdout else None
+    report = evaluate(
+        real,
+        synthetic,
+        holdout,
+        target=args.target,
+        task=args.task,
+        minority=_parse_value(args.minority) if args.minority is not None else None,
+        metadata=_read_metadata(args.metadata) if args.metadata else None,
+        seed=args.seed,
+        max_rows=args.max_rows,
+        verbose=not args.quiet,
+    )
+    # render both before writing either, so a failure leaves no half set of outputs
+    pages = [(args.output, report.html()), (args.json, report.to_json() + "\n")]
+    for path, text in pages:
+        if path is None:
+            continue
+        try:
+            with atomic_path(path) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+    print(report.summary())
+    written = [p for p, _ in pages if p is not None]
+    if written:
+        print("\nwritten: " + ", ".join(written))
+
+
 def _cmd_demo(args) -> None:
     from synthgan.demo import run_demo
 
-    out = run_demo(Path(args.out), epochs=args.epochs, seed=args.seed, verbose=not args.quiet)
+    out = run_demo(
+        Path(args.out), epochs=args.epochs, seed=args.seed, verbose=not args.quiet, image_epochs=args.image_epochs
+    )
     print(out.read_text())
+
+
+def _cmd_fit_images(args) -> None:
+    from synthgan import ImageSynthesizer
+
+    gen = ImageSynthesizer(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        device=args.device,
+        amp=False if args.no_amp else (True if args.amp else "auto"),
+        seed=args.seed,
+        verbose=not args.quiet,
+        channels=args.channels,
+    )
+    gen.fit(args.images, split=args.split)
+    gen.save(args.output)
+    print(f"model written to {args.output} ({len(gen.classes_)} class(es), images {gen.image_shape_})")
+
+
+def _cmd_sample_images(args) -> None:
+    from synthgan import ImageSynthesizer
+
+    gen = ImageSynthesizer.load(args.model, device=args.device)
+    labels = [args.label] * args.n if args.label is not None else None
+    gen.sample_to_folder(args.output, n=args.n, labels=labels, seed=args.seed)
+    print(f"{args.n} images written to {args.output}/<class>/")
+    if args.grid:
+        gen.save_grid(args.grid, seed=args.seed)
+        print(f"grid written to {args.grid}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,9 +188,50 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--device", default="auto")
     sample.set_defaults(func=_cmd_sample)
 
-    demo = sub.add_parser("demo", help="fit on an embedded dataset and write a sample and a summary")
+    ev = sub.add_parser("evaluate", help="compare a synthetic table with the real one; write a report")
+    ev.add_argument("real", help="the real (training) table (.csv, .parquet, .jsonl)")
+    ev.add_argument("synthetic", help="the synthetic table")
+    ev.add_argument("--holdout", help="real rows the generator never saw (enables utility: TSTR vs TRTR)")
+    ev.add_argument("--target", help="column to predict for utility and augmentation")
+    ev.add_argument("--task", choices=["classification", "regression"], help="default: from the target's kind")
+    ev.add_argument("--minority", help="class whose synthetic rows augment the real ones (default: the rarest)")
+    ev.add_argument("--metadata", help='JSON file of column kinds, e.g. {"zip": "categorical"}')
+    ev.add_argument("-o", "--output", help="HTML report to write (self-contained)")
+    ev.add_argument("--json", help="JSON report to write")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--max-rows", type=int, default=5_000, help="rows per table for sdmetrics' quality report")
+    ev.add_argument("-q", "--quiet", action="store_true")
+    ev.set_defaults(func=_cmd_evaluate)
+
+    fit_images = sub.add_parser("fit-images", help="fit the image GAN on a class-subfolder folder or a .npz")
+    fit_images.add_argument("images", help="folder (one subfolder per class) or MedMNIST-style .npz")
+    fit_images.add_argument("-o", "--output", required=True, help="model file to write")
+    fit_images.add_argument("--split", default="train", help=".npz split: train, val or test")
+    fit_images.add_argument("--epochs", type=int, default=200)
+    fit_images.add_argument("--batch-size", type=int, default=64)
+    fit_images.add_argument("--channels", type=int, default=64, help="base network width")
+    fit_images.add_argument("--seed", type=int, default=None)
+    fit_images.add_argument("--device", default="auto")
+    amp_images = fit_images.add_mutually_exclusive_group()
+    amp_images.add_argument("--no-amp", action="store_true")
+    amp_images.add_argument("--amp", action="store_true")
+    fit_images.add_argument("-q", "--quiet", action="store_true")
+    fit_images.set_defaults(func=_cmd_fit_images)
+
+    sample_images = sub.add_parser("sample-images", help="write PNGs (one subfolder per class) from an image model")
+    sample_images.add_argument("model")
+    sample_images.add_argument("-n", type=int, required=True)
+    sample_images.add_argument("-o", "--output", required=True, help="output folder")
+    sample_images.add_argument("--label", help="only this class (as named in training)")
+    sample_images.add_argument("--grid", help="also write a labelled grid PNG here")
+    sample_images.add_argument("--seed", type=int, default=None)
+    sample_images.add_argument("--device", default="auto")
+    sample_images.set_defaults(func=_cmd_sample_images)
+
+    demo = sub.add_parser("demo", help="fit on an embedded dataset; write a sample, a summary and an evaluation report")
     demo.add_argument("--out", default="synthgan-demo", help="output folder")
     demo.add_argument("--epochs", type=int, default=300)
+    demo.add_argument("--image-epochs", type=int, default=40, help="epochs of the digits image GAN (0 skips it)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("-q", "--quiet", action="store_true")
     demo.set_defaults(func=_cmd_demo)

@@ -81,8 +81,8 @@ class ImageConfig(TrainingConfig):
     batch_size: int = Field(64, ge=2, description="images per step")
     noise_dim: int = Field(128, ge=1, description="latent dimension")
     channels: int = Field(64, ge=8, description="base width of both networks")
-    generator_lr: float = Field(2e-4, gt=0)
-    discriminator_lr: float = Field(2e-4, gt=0)
+    generator_lr: float = Field(1e-3, gt=0, description="Adam(0, 0.99) as in StyleGAN2-ADA's small-set runs")
+    discriminator_lr: float = Field(1e-3, gt=0)
     ema_decay: float = Field(0.999, ge=0, lt=1, description="EMA of generator weights used for sampling")
     augment: bool | Literal["auto"] = Field(
         "auto", description="DiffAugment (translation, cutout, colour); auto: on below 10,000 images"

@@ -1,4 +1,5 @@
-"""``synthgan demo``: the main job end to end on an embedded table (scikit-learn's breast cancer)."""
+"""``synthgan demo``: the main job end to end on an embedded table (scikit-learn's breast cancer):
+fit, sample, sample conditionally, evaluate against a holdout, write the report."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import pandas as pd
 
 from synthgan.io import atomic_path, write_table
 from synthgan.schema import DISCRETE_KINDS
+
+#: share of the table held out (stratified by diagnosis) to measure utility on
+HOLDOUT_SHARE = 0.25
 
 
 def load_breast_cancer_frame() -> pd.DataFrame:
@@ -39,30 +43,86 @@ def summarise(real: pd.DataFrame, synthetic: pd.DataFrame, synth) -> str:
     return "\n".join(lines)
 
 
-def run_demo(out: Path, epochs: int = 300, seed: int = 0, verbose: bool = True) -> Path:
-    from synthgan import TabularSynthesizer
+#: rows per step for the demo's small table: batch 500 would give one step an epoch on 426
+#: rows (quality 0.68, TSTR AUC 0.65 after 30 epochs); batch 100 reached 0.77 and 0.97 at 300
+DEMO_BATCH = 100
 
-    real = load_breast_cancer_frame()
+
+def load_digits_images() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 handwritten digits, 8x8, as uint8 (0-16 scaled to 0-255)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return np.round(digits.images * (255 / 16)).astype(np.uint8), digits.target
+
+
+def run_image_demo(out: Path, epochs: int, seed: int, verbose: bool) -> str:
+    """Fit the image GAN on digits; write a real-vs-synthetic grid and the model."""
+    from synthgan import ImageSynthesizer
+    from synthgan.image.grid import labelled_grid
+
+    x, y = load_digits_images()
     start = time.perf_counter()
-    synth = TabularSynthesizer(epochs=epochs, seed=seed, verbose=verbose).fit(real)
+    gen = ImageSynthesizer(epochs=epochs, channels=32, seed=seed, verbose=verbose).fit(x, y)
     fit_s = time.perf_counter() - start
-    synthetic = synth.sample(len(real), seed=seed)
+    rows = []
+    for digit in range(10):
+        rows.append((f"real {digit}", x[y == digit][:8]))
+        rows.append((f"fake {digit}", gen.sample(8, labels=[digit] * 8, seed=seed)))
+    with atomic_path(out / "digits_grid.png") as tmp:
+        labelled_grid(rows, scale=4).save(tmp, format="PNG")
+    gen.save(out / "digits.synth")
+    return (
+        f"- images: class-conditional GAN on scikit-learn's digits (1,797 images, 8x8, 10 classes), "
+        f"{epochs} epochs in {fit_s:.1f} s; real vs synthetic per digit: {out / 'digits_grid.png'}"
+    )
+
+
+def run_demo(out: Path, epochs: int = 300, seed: int = 0, verbose: bool = True, image_epochs: int = 40) -> Path:
+    """Fit on 75% of the table, sample, and evaluate against the held-out 25%."""
+    from sklearn.model_selection import train_test_split
+
+    from synthgan import TabularSynthesizer
+    from synthgan.evaluation import evaluate
+
+    data = load_breast_cancer_frame()
+    real, holdout = train_test_split(data, test_size=HOLDOUT_SHARE, stratify=data["diagnosis"], random_state=seed)
+    start = time.perf_counter()
+    synth = TabularSynthesizer(epochs=epochs, batch_size=DEMO_BATCH, seed=seed, verbose=verbose).fit(real)
+    fit_s = time.perf_counter() - start
+    synthetic = synth.sample(len(data), seed=seed)
     malignant = synth.sample(200, conditions={"diagnosis": "malignant"}, seed=seed)
+    start = time.perf_counter()
+    report = evaluate(
+        real, synthetic, holdout, target="diagnosis", seed=seed, verbose=verbose,
+        title="synthgan demo: breast cancer (scikit-learn)",
+    )
+    eval_s = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
     synth.save(out / "model.synth")
     write_table(synthetic, out / "synthetic.csv")
     write_table(malignant, out / "synthetic_malignant.csv")
+    report.to_html(out / "report.html")
+    report.to_json(out / "report.json")
+    image_line = run_image_demo(out, image_epochs, seed, verbose) if image_epochs > 0 else "- images: skipped"
     corr_gap = float(
         np.abs(real.select_dtypes("number").corr() - synthetic.select_dtypes("number").corr()).to_numpy().mean()
     )
     text = "\n".join(
         [
-            "# synthgan demo: breast cancer (scikit-learn, 569 rows, 31 columns)",
+            f"# synthgan demo: breast cancer (scikit-learn, {len(data)} rows, {data.shape[1]} columns)",
             "",
-            f"- fit: {epochs} epochs in {fit_s:.1f} s on {synth.history_.device} ({synth.history_.precision})",
+            f"- fit: {epochs} epochs in {fit_s:.1f} s on {synth.history_.device} ({synth.history_.precision}),"
+            f" on {len(real)} rows; {len(holdout)} rows held out (stratified) for the evaluation",
             f"- wrote {out / 'synthetic.csv'} ({len(synthetic)} rows), {out / 'synthetic_malignant.csv'}"
             f" ({len(malignant)} rows, all diagnosis=malignant), and the model {out / 'model.synth'}",
             f"- mean absolute gap between real and synthetic correlation matrices: {corr_gap:.3f}",
+            f"- evaluation in {eval_s:.1f} s: {out / 'report.html'} (open it in a browser) and {out / 'report.json'}",
+            image_line,
+            "",
+            "```",
+            report.summary(),
+            "```",
             "",
             summarise(real, synthetic, synth),
             "",

@@ -47,3 +47,15 @@ class ModelFileError(SynthGANError, ValueError):
 
 class InputFileError(SynthGANError, OSError):
     """An input file is missing or cannot be read."""
+
+
+class MissingDependencyError(SynthGANError, ImportError):
+    """An optional feature needs a package that is not installed; the message names the extra."""
+
+
+class SynthGANWarning(UserWarning):
+    """Base class of every synthgan warning."""
+
+
+class EvaluationWarning(SynthGANWarning):
+    """An evaluation ran, but a result needs a caveat (e.g. holdout rows also in the training data)."""

@@ -286,7 +286,7 @@ def test_outputs_get_ordinary_file_permissions(model_file, tmp_path, capsys):
 
 def test_demo(tmp_path, capsys):
     out_dir = tmp_path / "demo"
-    code, out, err = run(capsys, "demo", "--epochs", 2, "--out", out_dir, "-q")
+    code, out, err = run(capsys, "demo", "--epochs", 2, "--image-epochs", 1, "--out", out_dir, "-q")
     assert code == 0, err
     real = load_breast_cancer_frame()
 
@@ -310,4 +310,35 @@ def test_demo(tmp_path, capsys):
     assert model.columns == list(real.columns)
     rows = model.sample(10, conditions={"diagnosis": "benign"}, seed=0)
     assert (rows["diagnosis"] == "benign").all()
+    assert (out_dir / "report.html").read_text().count("<svg") > 3
+    assert json.loads((out_dir / "report.json").read_text())["sections"]
+    from synthgan import ImageSynthesizer
+
+    digits = ImageSynthesizer.load(out_dir / "digits.synth")
+    assert digits.classes_ == list(range(10)) and digits.sample(3, labels=[7, 7, 7]).shape == (3, 8, 8)
+    assert (out_dir / "digits_grid.png").stat().st_size > 0
     assert leftovers(out_dir) == []
+
+
+
+def test_fit_images_and_sample_images(tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("cat", "dog"):
+        (tmp_path / "imgs" / label).mkdir(parents=True)
+        for i in range(12):
+            Image.fromarray(rng.integers(0, 255, (12, 12), dtype=np.uint8)).save(tmp_path / "imgs" / label / f"{i}.png")
+    model = tmp_path / "img.synth"
+    code, _, err = run(capsys, "fit-images", tmp_path / "imgs", "-o", model, "--epochs", 1, "--batch-size", 8,
+                       "--channels", 8, "--seed", 0, "-q")
+    assert code == 0, err
+    code, _, err = run(capsys, "sample-images", model, "-n", 5, "-o", tmp_path / "out", "--label", "dog",
+                       "--grid", tmp_path / "grid.png", "--seed", 1)
+    assert code == 0, err
+    assert len(list((tmp_path / "out" / "dog").glob("*.png"))) == 5 and not (tmp_path / "out" / "cat").exists()
+    assert Image.open(tmp_path / "grid.png").size[0] > 0
+    code, _, err = run(capsys, "sample-images", model, "-n", 2, "-o", tmp_path / "bad", "--label", "bird")
+    assert code == 2 and "bird" in err and not (tmp_path / "bad").exists()
+    code, _, err = run(capsys, "fit-images", tmp_path / "nowhere", "-o", tmp_path / "x.synth")
+    assert code == 2 and "nowhere" in err and not (tmp_path / "x.synth").exists()

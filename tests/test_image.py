@@ -149,10 +149,10 @@ def _mean_image_gap(fake: np.ndarray, real: np.ndarray) -> float:
 def test_short_fit_learns_class_structure():
     """Samples of each class resemble their own class's real mean image more than the other's."""
     x, y = _blobs(n=200, size=16)
-    model = ImageSynthesizer(epochs=15, batch_size=32, channels=16, seed=0, verbose=False).fit(x, y)
+    model = ImageSynthesizer(epochs=30, batch_size=32, channels=16, seed=0, verbose=False).fit(x, y)
     for own, other in (("left", "right"), ("right", "left")):
         fake = model.sample(64, labels=[own] * 64, seed=0)
-        assert _mean_image_gap(fake, x[y == own]) < _mean_image_gap(fake, x[y == other])
+        assert 2 * _mean_image_gap(fake, x[y == own]) < _mean_image_gap(fake, x[y == other])
 
 
 def test_short_real_fit_on_breastmnist():
@@ -168,5 +168,7 @@ def test_short_real_fit_on_breastmnist():
         fake = model.sample(128, seed=0)
         assert fake.shape == (128, 28, 28) and fake.dtype == np.uint8
         gaps[epochs] = _mean_image_gap(fake, x)
-    assert gaps[10] < 0.6 * gaps[1]
+    real_mean = x.reshape(len(x), -1).mean(0)
+    flat = float(np.abs(real_mean - real_mean.mean()).mean())  # a flat grey image scores ~30
+    assert gaps[10] < gaps[1] and gaps[10] < 0.5 * flat
     assert fake.std() > 0.5 * x.std()  # not collapsed to a flat image

@@ -1,0 +1,146 @@
+"""``synthgan.evaluate``: one call from (real, synthetic, holdout) tables to a :class:`Report`."""
+
+from __future__ import annotations
+
+import numbers
+from collections import Counter
+from importlib.metadata import version
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from synthgan.errors import ConfigError
+from synthgan.evaluation import augmentation, fidelity, marginals, utility
+from synthgan.evaluation.features import feature_spec
+from synthgan.evaluation.inputs import check_tables, check_target_present, resolve_target
+from synthgan.report import Report
+from synthgan.schema import Metadata
+
+UTILITY_TITLE = "Utility (train synthetic, test real)"
+AUGMENTATION_TITLE = "Augmentation lift"
+
+
+def evaluate(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame | None = None,
+    target=None,
+    *,
+    task: str | None = None,
+    minority=None,
+    metadata: Metadata | dict | None = None,
+    seed: int = 0,
+    max_rows: int = fidelity.MAX_ROWS,
+    title: str = "Synthetic data report",
+    verbose: bool = True,
+) -> Report:
+    """How faithful and how useful ``synthetic`` is, compared with ``real``.
+
+    Parameters
+    ----------
+    real : the table the generator was fitted on.
+    synthetic : rows it generated (same columns; identifier columns may be left out).
+    holdout : real rows the generator never saw. Without it, utility is skipped (scoring
+        models on the training rows would reward copying them).
+    target : column to predict for utility (TSTR/TRTR) and, for classification, augmentation.
+    task : ``"classification"`` or ``"regression"``; inferred from the target's column kind.
+    minority : class whose synthetic rows are added for augmentation; default the rarest.
+    metadata : column-kind overrides, as for ``TabularSynthesizer.fit``.
+    seed : seeds the subsample of the QualityReport and the models; same seed, same report.
+    max_rows : rows of each table the sdmetrics QualityReport sees (pair trends are
+        O(columns^2)); recorded in the report.
+    verbose : show progress.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> df = load_iris(as_frame=True).frame
+    >>> report = evaluate(df.iloc[::2], df.iloc[1::2], target="target", verbose=False)
+    >>> report["fidelity"].verdict
+    'good'
+    """
+    _check_int("max_rows", max_rows, 10)
+    _check_int("seed", seed, 0)
+    if target is not None:
+        check_target_present(target, {"real": real, "synthetic": synthetic, "holdout": holdout})
+    tables = check_tables(real, synthetic, holdout, metadata)
+    goal = resolve_target(tables, target, task, minority) if target is not None else None
+
+    steps = ["fidelity", "utility", "augmentation"]
+    report = Report(
+        title=title,
+        dataset=_describe(tables, goal, seed),
+        versions={p: version(p) for p in ("synthgan", "sdmetrics", "scikit-learn")},
+    )
+    with tqdm(total=len(steps), desc="evaluate", disable=not verbose, leave=False) as bar:
+        bar.set_postfix_str("fidelity")
+        result = fidelity.fidelity(tables.real, tables.synthetic, tables.schema, max_rows=max_rows, seed=seed)
+        section = fidelity.fidelity_section(
+            result,
+            marginals.marginals(tables.real, tables.synthetic, tables.schema),
+            marginals.correlations(tables.real, tables.synthetic, tables.schema),
+        )
+        if tables.dropped:
+            section.notes.append(
+                f"Identifier columns {list(tables.dropped)} are absent from the synthetic table and not compared."
+            )
+        report.add(section)
+        bar.update()
+
+        bar.set_postfix_str("utility")
+        reason = _why_no_utility(goal, tables)
+        if reason:
+            report.add(utility.skipped_section("utility", UTILITY_TITLE, reason))
+        else:
+            report.add(utility.utility_section(utility.tstr(tables, goal, seed)))
+            if tables.overlap:
+                report["utility"].notes.append(
+                    f"{tables.overlap} of {len(tables.holdout)} holdout rows also occur in the real table: "
+                    "scores on them are optimistic."
+                )
+        bar.update()
+
+        bar.set_postfix_str("augmentation")
+        if not reason and goal.task == "classification":
+            report.add(augmentation.augmentation_section(augmentation.augmentation_lift(tables, goal, seed)))
+        else:
+            why = reason or "Augmentation lift applies to classification targets (the minority class)."
+            report.add(utility.skipped_section("augmentation", AUGMENTATION_TITLE, why))
+        bar.update()
+    return report
+
+
+def _check_int(name: str, value, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ConfigError(f"evaluate: {name}={value!r}: expected an integer >= {low}")
+
+
+def _why_no_utility(goal, tables) -> str | None:
+    if goal is None:
+        return "Skipped: no target column was given (evaluate(..., target='column'))."
+    if tables.holdout is None:
+        return (
+            "Skipped: no holdout was given. Utility needs real rows the generator never saw "
+            "(evaluate(..., holdout=test_df)); scoring on its training rows would reward copying them."
+        )
+    if not feature_spec(tables.schema, goal.name).columns:
+        return f"Skipped: the table has no columns besides the target {goal.name!r} to predict it from."
+    return None
+
+
+def _describe(tables, goal, seed: int) -> dict:
+    kinds = Counter(c.kind.value for c in tables.schema.columns)
+    out = {
+        "real rows": len(tables.real),
+        "synthetic rows": len(tables.synthetic),
+        "holdout rows": len(tables.holdout) if tables.holdout is not None else "none",
+        "columns": len(tables.schema.columns),
+        "column kinds": dict(kinds),
+    }
+    if goal is not None:
+        out["target"] = str(goal.name)
+        out["task"] = goal.task
+        if goal.minority is not None:
+            out["minority class"] = goal.minority
+    out["seed"] = seed
+    return out

@@ -1,0 +1,288 @@
+"""Fidelity with sdmetrics: the QualityReport (column shapes, column pair trends) and the
+DiagnosticReport (data validity, data structure), with every per-column score kept.
+
+Column pair trends compare every pair of columns, O(columns^2): the QualityReport runs on at
+most ``max_rows`` rows of each table (a seeded subsample, recorded in the result), which
+keeps a 30-column table to seconds. The DiagnosticReport is linear and runs on every row.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from importlib.metadata import version
+
+import numpy as np
+import pandas as pd
+
+from synthgan.evaluation.features import category_text
+from synthgan.evaluation.marginals import Correlations, Marginal
+from synthgan.report.section import Figure, Headline, Section, Table
+from synthgan.schema import ColumnKind, Schema
+
+with warnings.catch_warnings():
+    # sdmetrics 0.32 marks the single-table report classes as deprecated in favour of the
+    # multi-table "unified" ones; these work on every supported version (>=0.14).
+    warnings.simplefilter("ignore", FutureWarning)
+    from sdmetrics.reports.single_table import DiagnosticReport, QualityReport
+
+#: synthgan column kind -> sdmetrics sdtype
+SDTYPES = {
+    ColumnKind.CONTINUOUS: "numerical",
+    ColumnKind.INTEGER: "numerical",
+    ColumnKind.CATEGORICAL: "categorical",
+    ColumnKind.BOOLEAN: "boolean",
+    ColumnKind.DATETIME: "datetime",
+    ColumnKind.ID: "id",
+}
+#: rows of each table the QualityReport sees (column pair trends are O(columns^2))
+MAX_ROWS = 5_000
+#: verdict thresholds on the weaker quality property (rules of thumb; CTGAN on Adult: about 0.85)
+GOOD_QUALITY, FAIR_QUALITY = 0.85, 0.70
+
+
+@dataclass(frozen=True)
+class FidelityResult:
+    quality: float  # mean of column shapes and column pair trends
+    column_shapes: float
+    column_pair_trends: float
+    diagnostic: float  # mean of validity and structure
+    validity: float
+    structure: float
+    shapes: tuple  # (column, metric, score)
+    pairs: tuple  # (column 1, column 2, metric, score, real correlation, synthetic correlation)
+    validity_details: tuple  # (column, metric, score)
+    rows_used: tuple  # (real, synthetic) rows the QualityReport saw
+    max_rows: int
+    notes: tuple = field(default_factory=tuple)
+
+
+def sdmetrics_metadata(schema: Schema, real: pd.DataFrame | None = None) -> dict:
+    """sdmetrics single-table metadata: each column's sdtype; a unique id column is the key."""
+    columns = {c.name: {"sdtype": SDTYPES[c.kind]} for c in schema.columns}
+    meta = {"columns": columns}
+    ids = [c.name for c in schema.columns if c.kind is ColumnKind.ID]
+    if ids and real is not None and real[ids[0]].is_unique:
+        meta["primary_key"] = ids[0]
+    return meta
+
+
+def sdmetrics_frame(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Values sdmetrics compares reliably: categories as text (1 and 1.0 alike), naive UTC times."""
+    out = {}
+    for col in schema.columns:
+        values = df[col.name]
+        if col.kind is ColumnKind.CATEGORICAL:
+            values = values.astype(object).map(lambda v: None if pd.isna(v) else category_text(v))
+        elif col.kind is ColumnKind.DATETIME and values.dt.tz is not None:
+            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        elif col.kind in (ColumnKind.CONTINUOUS, ColumnKind.INTEGER):
+            values = pd.to_numeric(values, errors="coerce").astype("float64")
+        out[col.name] = values.to_numpy()
+    return pd.DataFrame(out, columns=schema.names)
+
+
+def subsample(df: pd.DataFrame, max_rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    if len(df) <= max_rows:
+        return df
+    return df.iloc[np.sort(rng.choice(len(df), size=max_rows, replace=False))]
+
+
+def _score(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _records(details: pd.DataFrame, columns: list[str]) -> tuple:
+    if details.empty:
+        return ()
+    return tuple(
+        tuple(_cell(row[c]) if c in details.columns else None for c in columns) for _, row in details.iterrows()
+    )
+
+
+def _cell(value):
+    if isinstance(value, (float, np.floating)) or value is None:
+        return _score(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def fidelity(
+    real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, max_rows: int = MAX_ROWS, seed: int = 0
+) -> FidelityResult:
+    """Run sdmetrics' QualityReport and DiagnosticReport; keep every per-column score."""
+    rng = np.random.default_rng(seed)
+    metadata = sdmetrics_metadata(schema, real)
+    real_sd, synth_sd = sdmetrics_frame(real, schema), sdmetrics_frame(synthetic, schema)
+    real_q, synth_q = subsample(real_sd, max_rows, rng), subsample(synth_sd, max_rows, rng)
+    quality, diagnostic = QualityReport(), DiagnosticReport()
+    with warnings.catch_warnings():
+        # scipy's KS test falls back to its asymptotic p-value on ties; the score is unaffected
+        warnings.filterwarnings("ignore", message="ks_2samp: Exact calculation", category=RuntimeWarning)
+        quality.generate(real_q, synth_q, metadata, verbose=False)
+        diagnostic.generate(real_sd, synth_sd, metadata, verbose=False)
+    props_q = dict(zip(*quality.get_properties().to_dict("list").values()))
+    props_d = dict(zip(*diagnostic.get_properties().to_dict("list").values()))
+    shapes = quality.get_details("Column Shapes")
+    pairs = quality.get_details("Column Pair Trends")
+    validity = diagnostic.get_details("Data Validity")
+    notes = []
+    for name, details in (("column shapes", shapes), ("column pair trends", pairs), ("data validity", validity)):
+        if "Error" in details.columns:
+            failed = details[details["Error"].notna()]
+            for _, row in failed.head(5).iterrows():
+                where = row.get("Column", (row.get("Column 1"), row.get("Column 2")))
+                notes.append(f"sdmetrics could not score {name} for {where!r}: {row['Error']}")
+    if len(real_q) < len(real_sd) or len(synth_q) < len(synth_sd):
+        notes.append(
+            f"The QualityReport ran on a seeded subsample of {len(real_q)} real and {len(synth_q)} "
+            f"synthetic rows (max_rows={max_rows}); the DiagnosticReport ran on every row."
+        )
+    return FidelityResult(
+        quality=float(quality.get_score()),
+        column_shapes=float(props_q["Column Shapes"]),
+        column_pair_trends=_score(props_q["Column Pair Trends"]),
+        diagnostic=float(diagnostic.get_score()),
+        validity=float(props_d["Data Validity"]),
+        structure=float(props_d["Data Structure"]),
+        shapes=_records(shapes, ["Column", "Metric", "Score"]),
+        pairs=_records(pairs, ["Column 1", "Column 2", "Metric", "Score", "Real Correlation", "Synthetic Correlation"]),
+        validity_details=_records(validity, ["Column", "Metric", "Score"]),
+        rows_used=(len(real_q), len(synth_q)),
+        max_rows=max_rows,
+        notes=tuple(notes),
+    )
+
+
+# -- report section -------------------------------------------------------------------------
+def _verdict(result: FidelityResult) -> str:
+    """From the weaker of the two quality properties: a table can match every column and still
+    lose every relationship between them (their mean would hide it)."""
+    weaker = min(v for v in (result.column_shapes, result.column_pair_trends) if v is not None)
+    return "good" if weaker >= GOOD_QUALITY else "fair" if weaker >= FAIR_QUALITY else "poor"
+
+
+def _marginal_figure(m: Marginal) -> Figure:
+    caption = []
+    if m.real_missing or m.synthetic_missing:
+        caption.append(f"missing: real {m.real_missing:.1%}, synthetic {m.synthetic_missing:.1%}")
+    if m.outside:
+        caption.append(f"{m.outside:.1%} of synthetic values fall outside the real range")
+    return Figure(
+        "columns",
+        str(m.column),
+        tuple(str(lab) for lab in m.labels),
+        {"real": m.real, "synthetic": m.synthetic},
+        caption="; ".join(caption),
+        group="Distributions, real vs synthetic (share of known values)",
+    )
+
+
+def _heatmaps(corr: Correlations) -> list[Figure]:
+    group = "Correlations of numeric columns, real vs synthetic"
+    labels = tuple(str(c) for c in corr.columns)
+    gap = "n/a" if corr.mean_abs_gap is None else f"{corr.mean_abs_gap:.3f}"
+    return [
+        Figure("heatmap", "Real", labels, matrix=corr.real, domain=(-1.0, 1.0), group=group),
+        Figure(
+            "heatmap",
+            "Synthetic",
+            labels,
+            matrix=corr.synthetic,
+            domain=(-1.0, 1.0),
+            group=group,
+            caption=f"Mean absolute difference between the two matrices: {gap}."
+            + (f" {corr.left_out} more numeric columns not shown." if corr.left_out else ""),
+        ),
+    ]
+
+
+def fidelity_section(
+    result: FidelityResult, marginals: tuple = (), correlations: Correlations | None = None
+) -> Section:
+    worst = sorted((r for r in result.shapes if r[2] is not None), key=lambda r: r[2])
+    figures = []
+    if worst:
+        figures.append(
+            Figure(
+                "bars",
+                "Column shape score per column (worst first)",
+                tuple(str(r[0]) for r in worst),
+                {"column shape score": tuple(r[2] for r in worst)},
+                domain=(0.0, 1.0),
+                caption="1 = the synthetic column's distribution matches the real one "
+                "(KS complement for numbers and dates, TV complement for categories).",
+                group="Column shapes",
+            )
+        )
+    if correlations is not None:
+        figures += _heatmaps(correlations)
+    figures += [_marginal_figure(m) for m in marginals if m.labels]
+    summary = (
+        f"sdmetrics quality score {result.quality:.3f}: column distributions match at "
+        f"{result.column_shapes:.3f} and pairwise trends at {_f(result.column_pair_trends)} (1 = same as real); "
+        f"validity and structure score {result.diagnostic:.3f}."
+    )
+    return Section(
+        key="fidelity",
+        title="Fidelity (sdmetrics)",
+        summary=summary,
+        verdict=_verdict(result),
+        headline=[
+            Headline(
+                "quality score", result.quality, "Mean of column shapes and column pair trends; 1 is a perfect match."
+            ),
+            Headline(
+                "column shapes", result.column_shapes, "How closely each column's distribution matches the real one."
+            ),
+            Headline(
+                "column pair trends",
+                result.column_pair_trends,
+                "How closely correlations and associations between pairs of columns match.",
+            ),
+            Headline(
+                "data validity", result.validity, "Share of synthetic values inside the real ranges and categories."
+            ),
+            Headline("data structure", result.structure, "Whether the synthetic table has the real table's columns."),
+        ],
+        notes=[
+            f"Verdict from the weaker of column shapes and column pair trends: good from {GOOD_QUALITY}, "
+            f"fair from {FAIR_QUALITY}, poor below (rules of thumb).",
+            "Column pair trends count the pairs sdmetrics considers meaningful: numeric pairs with a real "
+            "correlation above 0.5 and discrete pairs with an association above 0.3 (sdmetrics' defaults).",
+            *result.notes,
+        ],
+        tables=[
+            Table("Column shapes", ("column", "metric", "score"), result.shapes, collapsed=True),
+            Table(
+                "Column pair trends",
+                ("column 1", "column 2", "metric", "score", "real correlation", "synthetic correlation"),
+                result.pairs,
+                collapsed=True,
+            ),
+            Table("Data validity", ("column", "metric", "score"), result.validity_details, collapsed=True),
+        ],
+        figures=figures,
+        details={
+            "quality": result.quality,
+            "column_shapes": result.column_shapes,
+            "column_pair_trends": result.column_pair_trends,
+            "diagnostic": result.diagnostic,
+            "validity": result.validity,
+            "structure": result.structure,
+            "per_column_shapes": [dict(zip(("column", "metric", "score"), r)) for r in result.shapes],
+            "per_pair_trends": [
+                dict(zip(("column_1", "column_2", "metric", "score", "real_correlation", "synthetic_correlation"), r))
+                for r in result.pairs
+            ],
+            "per_column_validity": [dict(zip(("column", "metric", "score"), r)) for r in result.validity_details],
+            "rows_used": {"real": result.rows_used[0], "synthetic": result.rows_used[1], "max_rows": result.max_rows},
+            "correlation_mean_abs_gap": None if correlations is None else correlations.mean_abs_gap,
+            "sdmetrics_version": version("sdmetrics"),
+        },
+    )
+
+
+def _f(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

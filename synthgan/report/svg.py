@@ -1,0 +1,210 @@
+"""Small, dependency-free SVG charts for the HTML report: bars, columns, heatmaps.
+
+Every string that reaches the markup goes through :func:`esc`; hovering a bar or a cell
+shows its exact value (an SVG ``<title>``).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import numbers
+
+from synthgan.report.section import Figure
+
+#: series colours in order; the first two are "real" and "synthetic" in every figure
+PALETTE = ("#3b6ea8", "#e07b39", "#5a9e6f", "#8e6bb0", "#c9b23a", "#7f7f7f")
+FONT = 'font-family="system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif"'
+CHAR_W = 6.2  # rough width of one 11px character, for layout
+
+
+def esc(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def fmt(value) -> str:
+    """Numbers to three decimals (or three significant digits when tiny or large); None to n/a."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, (bool, numbers.Integral)) or not isinstance(value, numbers.Real):
+        return str(value)
+    value = float(value)
+    if not math.isfinite(value):
+        return "n/a"
+    if value != 0 and (abs(value) >= 1000 or abs(value) < 0.001):
+        return f"{value:.3g}"
+    return f"{value:.3f}"
+
+
+def _clip(text: str, limit: int) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _domain(figure: Figure, values: list) -> tuple[float, float]:
+    if figure.domain is not None:
+        return float(figure.domain[0]), float(figure.domain[1])
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    low, high = min([0.0, *finite]), max([0.0, *finite])
+    return low, (high if high > low else low + 1.0)
+
+
+def _legend(names: list[str], x: float, y: float) -> list[str]:
+    out = []
+    for i, name in enumerate(names):
+        out.append(f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>')
+        out.append(f'<text x="{x + 14:.1f}" y="{y:.1f}" font-size="11">{esc(name)}</text>')
+        x += 24 + CHAR_W * len(str(name))
+    return out
+
+
+def _svg(width: float, height: float, body: list[str], title: str) -> str:
+    return (
+        f'<svg role="img" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" {FONT} aria-label="{esc(title)}">'
+        f"<title>{esc(title)}</title>{''.join(body)}</svg>"
+    )
+
+
+def bars(figure: Figure, width: int = 640) -> str:
+    """Horizontal grouped bars: one row per label, one bar per series, value printed at the end."""
+    names = list(figure.series)
+    values = [v for s in figure.series.values() for v in s]
+    low, high = _domain(figure, values)
+    label_w = min(230.0, 12 + CHAR_W * max((len(str(lab)) for lab in figure.labels), default=4))
+    top = 26 if len(names) > 1 else 8
+    bar_h, gap = 13, 7
+    row_h = bar_h * len(names) + gap
+    plot_w = width - label_w - 52
+    height = top + row_h * len(figure.labels) + 18
+
+    def x(v: float) -> float:
+        return label_w + plot_w * (min(max(v, low), high) - low) / (high - low)
+
+    body = _legend(names, label_w, 14) if len(names) > 1 else []
+    zero = x(0.0)
+    for i, label in enumerate(figure.labels):
+        y0 = top + i * row_h
+        body.append(
+            f'<text x="{label_w - 6:.1f}" y="{y0 + row_h / 2 + 1:.1f}" font-size="11" text-anchor="end">'
+            f"<title>{esc(label)}</title>{esc(_clip(label, 36))}</text>"
+        )
+        for j, name in enumerate(names):
+            v = figure.series[name][i]
+            y = y0 + j * bar_h
+            if v is None:
+                body.append(f'<text x="{zero + 3:.1f}" y="{y + 10:.1f}" font-size="10" fill="#888">n/a</text>')
+                continue
+            left, right = sorted((zero, x(v)))
+            body.append(
+                f'<rect x="{left:.1f}" y="{y:.1f}" width="{max(right - left, 0.8):.1f}" height="{bar_h - 2}" '
+                f'fill="{PALETTE[j % len(PALETTE)]}"><title>{esc(label)} \u00b7 {esc(name)}: {fmt(v)}</title></rect>'
+            )
+            body.append(f'<text x="{right + 3:.1f}" y="{y + 10:.1f}" font-size="10">{fmt(v)}</text>')
+    axis_y = top + row_h * len(figure.labels)
+    body.append(f'<line x1="{zero:.1f}" y1="{top - 3}" x2="{zero:.1f}" y2="{axis_y:.1f}" stroke="#999"/>')
+    for tick in (low, high):
+        body.append(
+            f'<text x="{x(tick):.1f}" y="{axis_y + 13:.1f}" font-size="10" text-anchor="middle" fill="#666">{fmt(tick)}</text>'
+        )
+    return _svg(width, height, body, figure.title)
+
+
+def columns(figure: Figure, width: int = 300, height: int = 170) -> str:
+    """Vertical grouped bars: a distribution per series over ``labels`` (bins or categories)."""
+    names = list(figure.series)
+    values = [v for s in figure.series.values() for v in s]
+    low, high = _domain(figure, values)
+    left, right, top, bottom = 34, 6, 22, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = max(len(figure.labels), 1)
+    slot = plot_w / n
+    bar_w = max((slot - 2) / max(len(names), 1), 0.5)
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - (min(max(v, low), high) - low) / (high - low))
+
+    body = _legend(names, left, 12)
+    body.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#999"/>')
+    body.append(f'<text x="{left - 3}" y="{top + 8}" font-size="9" text-anchor="end" fill="#666">{fmt(high)}</text>')
+    body.append(
+        f'<text x="{left - 3}" y="{top + plot_h}" font-size="9" text-anchor="end" fill="#666">{fmt(low)}</text>'
+    )
+    for i, label in enumerate(figure.labels):
+        for j, name in enumerate(names):
+            v = figure.series[name][i]
+            if v is None:
+                continue
+            bx = left + i * slot + 1 + j * bar_w
+            body.append(
+                f'<rect x="{bx:.1f}" y="{y(v):.1f}" width="{bar_w:.1f}" height="{top + plot_h - y(v):.1f}" '
+                f'fill="{PALETTE[j % len(PALETTE)]}"><title>{esc(label)} \u00b7 {esc(name)}: {fmt(v)}</title></rect>'
+            )
+    step = 1 if n <= 6 else math.ceil(n / 4)
+    for i in range(0, n, step):
+        cx = left + (i + 0.5) * slot
+        limit = max(int(slot * step / CHAR_W), 4)
+        body.append(
+            f'<text x="{cx:.1f}" y="{top + plot_h + 12}" font-size="9" text-anchor="middle" fill="#444">'
+            f"{esc(_clip(figure.labels[i], min(limit, 14)))}</text>"
+        )
+    body.append(
+        f'<text x="{width / 2:.1f}" y="{height - 4}" font-size="11" text-anchor="middle" font-weight="600">'
+        f"{esc(_clip(figure.title, 44))}</text>"
+    )
+    return _svg(width, height, body, figure.title)
+
+
+def _colour(v: float, low: float, high: float) -> str:
+    """Blue (low) - white - red (high) for a domain around 0; white - blue for one above it."""
+    if low < 0 < high:
+        t = max(-1.0, min(1.0, v / (high if v > 0 else -low)))
+        end = (178, 24, 43) if t > 0 else (33, 102, 172)
+        t = abs(t)
+    else:
+        t, end = max(0.0, min(1.0, (v - low) / (high - low))), (33, 102, 172)
+    r, g, b = (round(255 + (c - 255) * t) for c in end)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def heatmap(figure: Figure) -> str:
+    """A square matrix of cells; hovering a cell shows the pair and its value."""
+    n = len(figure.labels)
+    low, high = figure.domain or (-1.0, 1.0)
+    cell = max(6, min(20, 340 // max(n, 1)))  # two 30-column maps fit side by side
+    label_w = min(170.0, 8 + CHAR_W * max((len(str(lab)) for lab in figure.labels), default=4))
+    top = 22
+    width, height = label_w + n * cell + 8, top + n * cell + 34
+    body = [f'<text x="{label_w:.1f}" y="14" font-size="12" font-weight="600">{esc(_clip(figure.title, 60))}</text>']
+    for i, row_label in enumerate(figure.labels):
+        y = top + i * cell
+        body.append(
+            f'<text x="{label_w - 4:.1f}" y="{y + cell * 0.75:.1f}" font-size="{min(10, cell - 1)}" '
+            f'text-anchor="end">{esc(_clip(row_label, 28))}</text>'
+        )
+        for j, col_label in enumerate(figure.labels):
+            v = figure.matrix[i][j]
+            fill = "#eeeeee" if v is None else _colour(v, low, high)
+            body.append(
+                f'<rect x="{label_w + j * cell:.1f}" y="{y}" width="{cell}" height="{cell}" fill="{fill}">'
+                f"<title>{esc(row_label)} \u00d7 {esc(col_label)}: {fmt(v)}</title></rect>"
+            )
+    key_y = top + n * cell + 8
+    for k in range(11):
+        v = low + (high - low) * k / 10
+        body.append(
+            f'<rect x="{label_w + k * 14:.1f}" y="{key_y}" width="14" height="9" fill="{_colour(v, low, high)}"/>'
+        )
+    body.append(f'<text x="{label_w:.1f}" y="{key_y + 21}" font-size="9" fill="#666">{fmt(low)}</text>')
+    body.append(
+        f'<text x="{label_w + 154:.1f}" y="{key_y + 21}" font-size="9" fill="#666" text-anchor="end">{fmt(high)}</text>'
+    )
+    return _svg(width, height, body, figure.title)
+
+
+def render(figure: Figure) -> str:
+    if figure.kind == "bars":
+        return bars(figure)
+    if figure.kind == "columns":
+        return columns(figure)
+    return heatmap(figure)
