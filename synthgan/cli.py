@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
-import pandas as pd
 
 from synthgan.errors import ConfigError, InputFileError, SynthGANError
 from synthgan.io import atomic_path, read_table, write_table

@@ -83,7 +83,12 @@ class ImageConfig(TrainingConfig):
     channels: int = Field(64, ge=8, description="base width of both networks")
     generator_lr: float = Field(1e-3, gt=0, description="Adam(0, 0.99) as in StyleGAN2-ADA's small-set runs")
     discriminator_lr: float = Field(1e-3, gt=0)
-    ema_decay: float = Field(0.999, ge=0, lt=1, description="EMA of generator weights used for sampling")
+    ema_images: int = Field(
+        10_000, ge=1, description="half-life, in images, of the EMA of generator weights used for sampling"
+    )
+    ema_rampup: float = Field(
+        0.05, ge=0, description="early on the half-life is at most this share of the images seen (0: off)"
+    )
     augment: bool | Literal["auto"] = Field(
         "auto", description="DiffAugment (translation, cutout, colour); auto: on below 10,000 images"
     )

@@ -1,6 +1,5 @@
 """ImageSynthesizer: the shared synthesizer contract, every input form, bad inputs, a real fit."""
 
-import warnings
 
 import numpy as np
 import pytest

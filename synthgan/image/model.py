@@ -103,8 +103,14 @@ class ImageGANModel:
 
     @torch.no_grad()
     def _update_ema(self) -> None:
+        """EMA with a half-life in images (StyleGAN2-ADA): ``ema_images``, ramped up as
+        ``ema_rampup`` x images seen, so short runs are not averaged with their first steps."""
         self.step_count += 1
-        decay = min(self.config.ema_decay, (1 + self.step_count) / (10 + self.step_count))
+        seen = self.step_count * self.batch_size
+        half_life = self.config.ema_images
+        if self.config.ema_rampup > 0:
+            half_life = min(half_life, seen * self.config.ema_rampup)
+        decay = 0.5 ** (self.batch_size / max(half_life, 1e-8))
         for ema, live in zip(self.ema.parameters(), self.net_g.parameters()):
             ema.lerp_(live, 1 - decay)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import inspect
 import os
 import time
 from pathlib import Path
@@ -11,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from synthgan.base import Synthesizer
 from synthgan.config import ImageConfig, validate
-from synthgan.errors import ConditionError, ConfigError, ModelFileError, NotFittedError
+from synthgan.errors import ConditionError, ConfigError, ModelFileError
 from synthgan.image.data import load_images
 from synthgan.io import atomic_path
 from synthgan.serialization import load_model, save_model
@@ -23,7 +23,7 @@ MODEL_KIND = "image"
 AUGMENT_BELOW = 10_000
 
 
-class ImageSynthesizer:
+class ImageSynthesizer(Synthesizer):
     """Class-conditional GAN for small image sets (hundreds of images, a few classes).
 
     Parameters mirror :class:`synthgan.config.ImageConfig`, validated when ``fit`` starts.
@@ -50,7 +50,8 @@ class ImageSynthesizer:
         channels: int = 64,
         generator_lr: float = 1e-3,
         discriminator_lr: float = 1e-3,
-        ema_decay: float = 0.999,
+        ema_images: int = 10_000,
+        ema_rampup: float = 0.05,
         augment: bool | str = "auto",
         checkpoint_dir: str | None = None,
         checkpoint_every: int = 0,
@@ -66,18 +67,12 @@ class ImageSynthesizer:
         self.channels = channels
         self.generator_lr = generator_lr
         self.discriminator_lr = discriminator_lr
-        self.ema_decay = ema_decay
+        self.ema_images = ema_images
+        self.ema_rampup = ema_rampup
         self.augment = augment
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.resume = resume
-
-    def get_params(self) -> dict:
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: getattr(self, name) for name in names}
-
-    def __repr__(self) -> str:
-        return f"ImageSynthesizer(epochs={self.epochs}, batch_size={self.batch_size}, seed={self.seed})"
 
     def fit(self, images, labels=None, split: str = "train") -> "ImageSynthesizer":
         """Learn ``images``: uint8 (N,H,W) / (N,H,W,C) or float in [0,1], PIL images, a class-
@@ -110,15 +105,6 @@ class ImageSynthesizer:
         self.timings_ = {"train_s": time.perf_counter() - start}
         self._sample_generator = self._new_generator(config.seed)
         return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError("this ImageSynthesizer is not fitted yet: call fit(images, labels) first, or load a model")
-
-    def _new_generator(self, seed: int | None) -> torch.Generator:
-        gen = torch.Generator(self.model_.device)
-        gen.seed() if seed is None else gen.manual_seed(seed)
-        return gen
 
     @property
     def conditional(self) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import time
 import warnings
@@ -13,8 +12,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from synthgan.base import Synthesizer
 from synthgan.config import TabularConfig, validate
-from synthgan.errors import ConditionError, ConfigError, DataError, ModelFileError, NotFittedError
+from synthgan.errors import ConditionError, ConfigError, DataError, ModelFileError
 from synthgan.io import read_table
 from synthgan.schema import ColumnKind, Metadata, Schema, detect_schema
 from synthgan.serialization import load_model, save_model
@@ -30,7 +30,7 @@ SAMPLE_CHUNK = 65_536
 MAX_DRAW_FACTOR = 200
 
 
-class TabularSynthesizer:
+class TabularSynthesizer(Synthesizer):
     """CTGAN-style conditional GAN for tables (Xu et al., 2019), fast on CPU and GPU.
 
     Parameters mirror :class:`synthgan.config.TabularConfig`, where each is documented;
@@ -99,13 +99,6 @@ class TabularSynthesizer:
         self.checkpoint_every = checkpoint_every
         self.resume = resume
 
-    def get_params(self) -> dict:
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: getattr(self, name) for name in names}
-
-    def __repr__(self) -> str:
-        return f"TabularSynthesizer(epochs={self.epochs}, batch_size={self.batch_size}, seed={self.seed})"
-
     # -- fit ------------------------------------------------------------------------------
     def fit(
         self,
@@ -156,18 +149,6 @@ class TabularSynthesizer:
         self.timings_ = timings
         self._sample_generator = self._new_generator(config.seed)
         return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError("this TabularSynthesizer is not fitted yet: call fit(df) first, or load a model")
-
-    def _new_generator(self, seed: int | None) -> torch.Generator:
-        gen = torch.Generator(self.model_.device)
-        if seed is None:
-            gen.seed()
-        else:
-            gen.manual_seed(seed)
-        return gen
 
     @property
     def columns(self) -> list:
