@@ -1,4 +1,4 @@
-"""``synthgan.evaluate``: one call from (real, synthetic, holdout) tables to a :class:`Report`."""
+"""``synthgan.evaluate``: one call from (real, synthetic, holdout) tables or images to a :class:`Report`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from tqdm.auto import tqdm
 from synthgan.errors import ConfigError
 from synthgan.evaluation import augmentation, fidelity, marginals, utility
 from synthgan.evaluation.features import feature_spec
+from synthgan.evaluation.image_evaluate import evaluate_images
+from synthgan.evaluation.image_inputs import is_image_input
 from synthgan.evaluation.inputs import check_tables, check_target_present, resolve_target
 from synthgan.report import Report
 from synthgan.schema import Metadata
@@ -33,6 +35,7 @@ def evaluate(
     max_rows: int = fidelity.MAX_ROWS,
     title: str = "Synthetic data report",
     verbose: bool = True,
+    inception: bool = False,
 ) -> Report:
     """How faithful and how useful ``synthetic`` is, compared with ``real``.
 
@@ -50,6 +53,14 @@ def evaluate(
     max_rows : rows of each table the sdmetrics QualityReport sees (pair trends are
         O(columns^2)); recorded in the report.
     verbose : show progress.
+    inception : images only: add InceptionV3 FID and KID (needs ``synthgan[fid]``; slow on a CPU).
+
+    Images: pass each set as ``(images, labels)``, ``(images,)`` or a bare uint8 array of shape
+    (N,H,W) or (N,H,W,C). The report then has ``image_fidelity`` (domain FID in the feature
+    space of a CNN trained on the real images, per-class accuracy of that CNN on synthetic
+    images, class balance), ``image_utility`` (the CNN trained on synthetic vs on real images,
+    tested on the holdout) and ``image_samples`` (grids per class). ``target``, ``task``,
+    ``minority``, ``metadata`` and ``max_rows`` apply to tables only.
 
     Examples
     --------
@@ -61,6 +72,13 @@ def evaluate(
     """
     _check_int("max_rows", max_rows, 10)
     _check_int("seed", seed, 0)
+    if is_image_input(real):
+        for name, value in (("target", target), ("task", task), ("minority", minority), ("metadata", metadata)):
+            if value is not None:
+                raise ConfigError(f"evaluate: {name}={value!r} applies to tables; real is a set of images")
+        return evaluate_images(real, synthetic, holdout, seed=seed, inception=inception, title=title, verbose=verbose)
+    if inception:
+        raise ConfigError("evaluate: inception=True applies to images; real is a table")
     if target is not None:
         check_target_present(target, {"real": real, "synthetic": synthetic, "holdout": holdout})
     tables = check_tables(real, synthetic, holdout, metadata)

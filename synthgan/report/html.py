@@ -29,7 +29,8 @@ header,section{background:var(--card);border:1px solid var(--line);border-radius
 .metric{background:var(--bg);border-radius:8px;padding:8px 12px}
 .metric .v{font-size:22px;font-weight:650}.metric .l{font-size:13px;font-weight:600}.metric p{margin:3px 0 0;font-size:12px;color:var(--muted)}
 .grid{display:flex;flex-wrap:wrap;gap:10px}
-figure{margin:0;overflow-x:auto}figcaption{font-size:12px;color:var(--muted);max-width:640px}
+figure{margin:0;overflow-x:auto}.ftitle{font-size:12px;font-weight:600;margin:0 0 4px}
+img.pic{image-rendering:pixelated;max-width:100%;border:1px solid var(--line)}figcaption{font-size:12px;color:var(--muted);max-width:640px}
 table{border-collapse:collapse;font-size:13px;margin:4px 0 10px}
 th,td{border-bottom:1px solid var(--line);padding:3px 10px;text-align:left;vertical-align:top}
 td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:var(--bg)}
@@ -66,9 +67,19 @@ def table_html(table: Table) -> str:
     return f"<h3>{esc(table.title)}</h3>{inner}"
 
 
+def _image_html(figure: Figure) -> str:
+    """The PNG inline as a data: URI (base64 has no characters that need escaping in an attribute)."""
+    assert re.fullmatch(r"[A-Za-z0-9+/=]*", figure.png), "png must be base64"
+    return (
+        f'<div class="ftitle">{esc(figure.title)}</div>'
+        f'<img class="pic" alt="{esc(figure.title)}" src="data:image/png;base64,{figure.png}">'
+    )
+
+
 def _figure_html(figure: Figure) -> str:
     caption = f"<figcaption>{esc(figure.caption)}</figcaption>" if figure.caption else ""
-    return f"<figure>{render(figure)}{caption}</figure>"
+    body = _image_html(figure) if figure.kind == "image" else render(figure)
+    return f"<figure>{body}{caption}</figure>"
 
 
 def _figures_html(figures: list[Figure]) -> str:

@@ -15,8 +15,8 @@ import numpy as np
 
 #: verdict words the renderers know how to colour; any other word is shown in grey
 VERDICTS = ("good", "fair", "poor", "helped", "no clear change", "hurt", "skipped")
-#: figure kinds the SVG renderer draws
-FIGURE_KINDS = ("bars", "columns", "heatmap")
+#: figure kinds the renderers draw: SVG charts, and ``image`` (an embedded PNG)
+FIGURE_KINDS = ("bars", "columns", "heatmap", "image")
 
 
 def plain(value):
@@ -60,7 +60,9 @@ class Figure:
 
     kind ``bars``: one horizontal bar per label and series (scores, model comparisons);
     ``columns``: vertical bars per label and series (a distribution, real against synthetic);
-    ``heatmap``: ``matrix[i][j]`` coloured over ``domain``, ``labels`` naming rows and columns.
+    ``heatmap``: ``matrix[i][j]`` coloured over ``domain``, ``labels`` naming rows and columns;
+    ``image``: a picture (sample grids), ``png`` holding the PNG file base64-encoded, so the
+    JSON still carries everything the page shows and the page embeds it as a ``data:`` URI.
     Figures sharing a ``group`` are laid out side by side as small multiples.
     """
 
@@ -72,9 +74,22 @@ class Figure:
     domain: tuple[float, float] | None = None
     caption: str = ""
     group: str = ""
+    png: str = ""
 
     def __post_init__(self):
         assert self.kind in FIGURE_KINDS, self.kind
+        assert (self.kind == "image") == bool(self.png), "an image figure, and only it, carries a png"
+
+    @classmethod
+    def from_image(cls, image, title: str, caption: str = "", group: str = "") -> "Figure":
+        """An ``image`` figure from a PIL image (stored as base64 PNG)."""
+        import base64
+        import io
+
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", optimize=True)
+        png = base64.b64encode(buffer.getvalue()).decode("ascii")
+        return cls("image", title, (), png=png, caption=caption, group=group)
 
 
 @dataclass
@@ -156,4 +171,5 @@ def _figure(data: dict) -> Figure:
         domain=tuple(domain) if domain is not None else None,
         caption=data.get("caption", ""),
         group=data.get("group", ""),
+        png=data.get("png", ""),
     )
