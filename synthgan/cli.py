@@ -47,6 +47,11 @@ def _read_metadata(path: str) -> dict:
         raise InputFileError(f"metadata file {path!r} is not valid JSON: {exc}") from None
 
 
+def _amp_option(args) -> bool | str:
+    """--no-amp -> False, --amp -> True (force bf16), neither -> "auto"."""
+    return False if args.no_amp else (True if args.amp else "auto")
+
+
 def _cmd_fit(args) -> None:
     from synthgan import TabularSynthesizer
 
@@ -55,7 +60,7 @@ def _cmd_fit(args) -> None:
         epochs=args.epochs,
         batch_size=args.batch_size,
         device=args.device,
-        amp=False if args.no_amp else (True if args.amp else "auto"),
+        amp=_amp_option(args),
         seed=args.seed,
         verbose=not args.quiet,
         checkpoint_dir=args.checkpoint_dir,
@@ -132,7 +137,7 @@ def _cmd_fit_images(args) -> None:
         epochs=args.epochs,
         batch_size=args.batch_size,
         device=args.device,
-        amp=False if args.no_amp else (True if args.amp else "auto"),
+        amp=_amp_option(args),
         seed=args.seed,
         verbose=not args.quiet,
         channels=args.channels,

@@ -16,7 +16,7 @@ from sklearn.metrics import average_precision_score, balanced_accuracy_score, f1
 
 from synthgan.evaluation.features import MODEL_FAMILIES, feature_spec
 from synthgan.evaluation.inputs import Tables, Target
-from synthgan.evaluation.utility import ArmResult, fit_predict, xy
+from synthgan.evaluation.utility import ArmResult, ArmScores, fit_predict, xy
 from synthgan.report.section import Figure, Headline, Section, Table
 
 LIFT_METRICS = ("minority recall", "balanced accuracy", "minority F1", "minority PR AUC")
@@ -26,7 +26,7 @@ LIFT_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
-class LiftResult:
+class LiftResult(ArmScores):
     target: str
     minority: object
     real_rows: int
@@ -35,16 +35,6 @@ class LiftResult:
     test_minority_rows: int
     arms: tuple  # of ArmResult
     notes: tuple = field(default_factory=tuple)
-
-    def score(self, model: str, arm: str, metric: str):
-        for a in self.arms:
-            if a.model == model and a.arm == arm:
-                return a.scores[metric]
-        raise KeyError((model, arm))
-
-    def mean(self, arm: str, metric: str):
-        values = [a.scores[metric] for a in self.arms if a.arm == arm and a.scores.get(metric) is not None]
-        return float(np.mean(values)) if values else None
 
     @property
     def lift(self):

@@ -49,8 +49,23 @@ class ArmResult:
     scores: dict
 
 
+class ArmScores:
+    """Lookups over ``self.arms`` (ArmResult rows), shared by utility and augmentation results."""
+
+    def score(self, model: str, arm: str, metric: str):
+        for a in self.arms:
+            if a.model == model and a.arm == arm:
+                return a.scores[metric]
+        raise KeyError((model, arm))
+
+    def mean(self, arm: str, metric: str):
+        """Mean of ``metric`` over model families for one arm; None when no family has it."""
+        values = [a.scores[metric] for a in self.arms if a.arm == arm and a.scores.get(metric) is not None]
+        return float(np.mean(values)) if values else None
+
+
 @dataclass(frozen=True)
-class UtilityResult:
+class UtilityResult(ArmScores):
     target: str
     task: str
     metrics: tuple
@@ -63,16 +78,6 @@ class UtilityResult:
     def primary(self) -> str:
         metric = PRIMARY[self.task]
         return metric if self.mean(TRTR, metric) is not None else FALLBACK
-
-    def score(self, model: str, arm: str, metric: str):
-        for a in self.arms:
-            if a.model == model and a.arm == arm:
-                return a.scores[metric]
-        raise KeyError((model, arm))
-
-    def mean(self, arm: str, metric: str):
-        values = [a.scores[metric] for a in self.arms if a.arm == arm and a.scores.get(metric) is not None]
-        return float(np.mean(values)) if values else None
 
     @property
     def gap(self):
