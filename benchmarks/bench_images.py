@@ -91,6 +91,9 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--clf-seeds", type=int, default=3)
     p.add_argument("--channels", type=int, default=64, help="base width of the GAN's networks")
+    p.add_argument("--lr-g", type=float, default=1e-3)
+    p.add_argument("--lr-d", type=float, default=1e-3)
+    p.add_argument("--d-steps", type=int, default=1)
     p.add_argument("--data", help="path to breastmnist.npz")
     p.add_argument("--no-write", action="store_true")
     p.add_argument("--report", default="/tmp/breastmnist_report.html", help="where to write the evaluate() HTML")
@@ -101,7 +104,10 @@ def main(argv=None) -> None:
         x_test, y_test = data["test_images"], data["test_labels"].reshape(-1)
 
     t0 = time.perf_counter()
-    gen = ImageSynthesizer(epochs=args.epochs, channels=args.channels, seed=args.seed, verbose=True)
+    gen = ImageSynthesizer(
+        epochs=args.epochs, channels=args.channels, seed=args.seed, verbose=True,
+        generator_lr=args.lr_g, discriminator_lr=args.lr_d, d_steps=args.d_steps,
+    )
     gen.fit(x_train, y_train)
     fit_s = time.perf_counter() - t0
 

@@ -3,13 +3,17 @@
 >>> from synthgan import TabularSynthesizer, ImageSynthesizer, evaluate
 """
 
+from synthgan.config import DPConfig
 from synthgan.errors import SynthGANError
 from synthgan.schema import ColumnKind, Metadata
 from synthgan.image import ImageSynthesizer
 from synthgan.tabular import TabularSynthesizer
 
 __version__ = "0.1.0"
-__all__ = ["TabularSynthesizer", "ImageSynthesizer", "evaluate", "Report", "Metadata", "ColumnKind", "SynthGANError", "__version__"]
+__all__ = [
+    "TabularSynthesizer", "ImageSynthesizer", "DPConfig", "evaluate", "Report",
+    "Metadata", "ColumnKind", "SynthGANError", "__version__",
+]
 
 #: public names imported on first use: evaluation pulls in sdmetrics, slow to import
 _LAZY = {"evaluate": "synthgan.evaluation", "Report": "synthgan.report"}

@@ -36,6 +36,32 @@ class TrainingConfig(_Frozen):
     resume: bool = Field(False, description="continue from the latest checkpoint in checkpoint_dir")
 
 
+class DPConfig(_Frozen):
+    """Differential privacy for :class:`~synthgan.TabularSynthesizer` (``dp=DPConfig(epsilon=3)``).
+
+    The whole fit is (epsilon, delta)-DP with respect to adding or removing one row: a share
+    ``stats_share`` of epsilon (and half of delta) pays for the transformer's statistics
+    (noisy category counts, private bounds of numeric columns, missing-value rates), the rest
+    for DP-SGD on the discriminator (Opacus: per-row clipping and Gaussian noise, RDP
+    accounting). Column names, kinds and dtypes are treated as public.
+    """
+
+    epsilon: float = Field(..., gt=0, le=100, description="total privacy budget")
+    delta: float = Field(1e-5, gt=0, lt=1, description="failure probability; well below 1/rows")
+    max_grad_norm: float = Field(1.0, gt=0, description="per-row gradient clipping bound")
+    stats_share: float = Field(0.1, gt=0, lt=1, description="share of epsilon for the transformer statistics")
+    noise_multiplier: float | None = Field(
+        None, gt=0, description="DP-SGD noise; None: the least noise that fits the budget for the epochs asked"
+    )
+    bounds: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="public [low, high] of numeric columns; others are estimated privately"
+    )
+    categories: dict[str, list] = Field(
+        default_factory=dict,
+        description="public category lists; other columns release only categories with enough noisy rows",
+    )
+
+
 class TabularConfig(TrainingConfig):
     """CTGAN-style model options; defaults follow the CTGAN paper."""
 
@@ -60,6 +86,7 @@ class TabularConfig(TrainingConfig):
     id_columns: Literal["generate", "drop"] = Field(
         "generate", description="identifier-like columns: fresh unique values, or dropped"
     )
+    dp: DPConfig | None = Field(None, description="train with differential privacy (needs synthgan[dp])")
 
 
 def validate(model: type[BaseModel], owner: str, **values) -> BaseModel:
@@ -83,6 +110,7 @@ class ImageConfig(TrainingConfig):
     channels: int = Field(64, ge=8, description="base width of both networks")
     generator_lr: float = Field(1e-3, gt=0, description="Adam(0, 0.99) as in StyleGAN2-ADA's small-set runs")
     discriminator_lr: float = Field(1e-3, gt=0)
+    d_steps: int = Field(1, ge=1, le=10, description="discriminator updates per generator update (SNGAN uses 5)")
     ema_images: int = Field(
         10_000, ge=1, description="half-life, in images, of the EMA of generator weights used for sampling"
     )

@@ -77,7 +77,7 @@ class ImageGANModel:
         z = torch.randn((n, self.config.noise_dim), device=self.device, generator=self.generator)
         return self.pad(self._crop(self.net_g(z, y))), y
 
-    def train_step(self) -> dict[str, torch.Tensor]:
+    def _critic_step(self) -> torch.Tensor:
         prec, n = self.precision, self.batch_size
         pick = torch.randint(len(self.images), (n,), device=self.device, generator=self.generator)
         real, y_real = self.images[pick], self.labels[pick]
@@ -91,7 +91,11 @@ class ImageGANModel:
         self.opt_d.zero_grad(set_to_none=True)
         prec.backward(loss_d)
         prec.step(self.opt_d)
+        return loss_d.detach()
 
+    def train_step(self) -> dict[str, torch.Tensor]:
+        prec, n = self.precision, self.batch_size
+        loss_d = sum(self._critic_step() for _ in range(self.config.d_steps)) / self.config.d_steps
         with prec.autocast():
             fake, y_fake = self._fake(n)
             loss_g = -self.net_d(self._view(fake), y_fake).float().mean()
@@ -99,7 +103,7 @@ class ImageGANModel:
         prec.backward(loss_g)
         prec.step(self.opt_g)
         self._update_ema()
-        return {"generator": loss_g.detach(), "discriminator": loss_d.detach()}
+        return {"generator": loss_g.detach(), "discriminator": loss_d}
 
     @torch.no_grad()
     def _update_ema(self) -> None:

@@ -50,6 +50,7 @@ class ImageSynthesizer(Synthesizer):
         channels: int = 64,
         generator_lr: float = 1e-3,
         discriminator_lr: float = 1e-3,
+        d_steps: int = 1,
         ema_images: int = 10_000,
         ema_rampup: float = 0.05,
         augment: bool | str = "auto",
@@ -67,6 +68,7 @@ class ImageSynthesizer(Synthesizer):
         self.channels = channels
         self.generator_lr = generator_lr
         self.discriminator_lr = discriminator_lr
+        self.d_steps = d_steps
         self.ema_images = ema_images
         self.ema_rampup = ema_rampup
         self.augment = augment

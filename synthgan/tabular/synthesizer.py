@@ -70,6 +70,7 @@ class TabularSynthesizer(Synthesizer):
         gmm_subsample: int = 5_000,
         enforce_bounds: bool = True,
         id_columns: str = "generate",
+        dp=None,
         checkpoint_dir: str | None = None,
         checkpoint_every: int = 0,
         resume: bool = False,
@@ -95,6 +96,7 @@ class TabularSynthesizer(Synthesizer):
         self.gmm_subsample = gmm_subsample
         self.enforce_bounds = enforce_bounds
         self.id_columns = id_columns
+        self.dp = dp
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.resume = resume
@@ -129,21 +131,30 @@ class TabularSynthesizer(Synthesizer):
 
         rng = np.random.default_rng(config.seed)
         start = time.perf_counter()
-        transformer = TableTransformer(config.max_modes, config.gmm_subsample, config.enforce_bounds)
-        transformer.fit(data, schema, rng)
+        model_class, train_config = CTGANModel, config
+        if config.dp is None:
+            transformer = TableTransformer(config.max_modes, config.gmm_subsample, config.enforce_bounds)
+            transformer.fit(data, schema, rng)
+        else:
+            train_config = _dp_training_config(config)
+            from synthgan.tabular.private import DPCTGANModel, fit_private_transformer
+
+            model_class = DPCTGANModel
+            transformer, data = fit_private_transformer(data, schema, train_config, rng)
         timings["transformer_fit_s"] = time.perf_counter() - start
         start = time.perf_counter()
         matrix = torch.from_numpy(transformer.transform(data, rng)).to(device)
         timings["transform_s"] = time.perf_counter() - start
 
-        precision = Precision(device, config.amp)
+        precision = Precision(device, train_config.amp)
         start = time.perf_counter()
         with seeded(config.seed, device):
-            model = CTGANModel(transformer.layout, _counts(transformer), config, precision, config.seed)
+            model = model_class(transformer.layout, _counts(transformer), train_config, precision, config.seed)
             model.prepare(matrix, {"transformer": transformer.state(), "config": _fingerprint_options(config)})
             self.transformer_, self.model_, self.config_ = transformer, model, config
             callback = None if on_epoch_end is None else (lambda epoch: on_epoch_end(epoch, self))
-            self.history_ = train(model, config, precision, callback, desc="TabularSynthesizer")
+            self.history_ = train(model, train_config, precision, callback, desc="TabularSynthesizer")
+        self.privacy_ = _privacy_spent(model, config)
         timings["train_s"] = time.perf_counter() - start
         model.data = None  # the training matrix is not kept
         self.timings_ = timings
@@ -224,7 +235,8 @@ class TabularSynthesizer(Synthesizer):
         """Write a single-file model: safetensors weights + JSON state, no pickle."""
         self._check_fitted()
         state = {
-            "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()},
+            "params": {k: _json_param(v) for k, v in self.get_params().items()},
+            "privacy": self.privacy_,
             "transformer": self.transformer_.state(),
             "history": self.history_.to_json(),
         }
@@ -258,8 +270,50 @@ class TabularSynthesizer(Synthesizer):
         model.net_g.eval()
         synth.transformer_, synth.model_, synth.config_ = transformer, model, config
         synth.history_ = TrainingHistory.from_json(state["history"])
+        synth.privacy_ = state.get("privacy")
         synth._sample_generator = synth._new_generator(config.seed)
         return synth
+
+
+def _json_param(value):
+    if isinstance(value, tuple):
+        return list(value)
+    if hasattr(value, "model_dump"):  # DPConfig
+        return value.model_dump(mode="json")
+    return value
+
+
+def _dp_training_config(config: TabularConfig) -> TabularConfig:
+    """DP-SGD needs one row per critic input (no PacGAN), fp32, and no resumable state."""
+    from synthgan.tabular.private import require_opacus
+
+    require_opacus()
+    if config.checkpoint_dir or config.resume:
+        raise ConfigError("dp: checkpoints and resume are not supported with dp (the privacy accountant is not saved)")
+    if config.amp is True:
+        warnings.warn("dp: training runs in fp32; amp=True is ignored", stacklevel=3)
+    return config.model_copy(update={"pac": 1, "amp": False})
+
+
+def _privacy_spent(model, config: TabularConfig) -> dict | None:
+    """What the fit spent of its privacy budget (None without dp)."""
+    if config.dp is None:
+        return None
+    from synthgan.tabular.private import split_budget
+
+    (eps_stats, delta_stats), (_, delta_train) = split_budget(config.dp)
+    eps_train = model.epsilon_spent()
+    return {
+        "epsilon": eps_stats + eps_train,
+        "delta": delta_stats + delta_train,
+        "epsilon_statistics": eps_stats,
+        "epsilon_training": eps_train,
+        "epsilon_budget": config.dp.epsilon,
+        "noise_multiplier": model.noise_multiplier,
+        "sample_rate": model.sample_rate,
+        "critic_steps": model.dp_steps,
+        "accountant": "RDP (Opacus)",
+    }
 
 
 def _counts(transformer: TableTransformer) -> torch.Tensor:
