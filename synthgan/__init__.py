@@ -11,12 +11,12 @@ from synthgan.tabular import TabularSynthesizer
 
 __version__ = "0.1.0"
 __all__ = [
-    "TabularSynthesizer", "ImageSynthesizer", "DPConfig", "evaluate", "Report",
+    "TabularSynthesizer", "ImageSynthesizer", "PrivacyFilter", "DPConfig", "evaluate", "Report",
     "Metadata", "ColumnKind", "SynthGANError", "__version__",
 ]
 
 #: public names imported on first use: evaluation pulls in sdmetrics, slow to import
-_LAZY = {"evaluate": "synthgan.evaluation", "Report": "synthgan.report"}
+_LAZY = {"evaluate": "synthgan.evaluation", "Report": "synthgan.report", "PrivacyFilter": "synthgan.privacy"}
 
 
 def __getattr__(name: str):

@@ -98,6 +98,7 @@ def _cmd_evaluate(args) -> None:
         synthetic,
         holdout,
         target=args.target,
+        sensitive=args.sensitive,
         task=args.task,
         minority=_parse_value(args.minority) if args.minority is not None else None,
         metadata=_read_metadata(args.metadata) if args.metadata else None,
@@ -196,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("synthetic", help="the synthetic table")
     ev.add_argument("--holdout", help="real rows the generator never saw (enables utility: TSTR vs TRTR)")
     ev.add_argument("--target", help="column to predict for utility and augmentation")
+    ev.add_argument(
+        "--sensitive", nargs="+", metavar="COLUMN", help="columns whose groups the bias section compares (sex race age)"
+    )
     ev.add_argument("--task", choices=["classification", "regression"], help="default: from the target's kind")
     ev.add_argument("--minority", help="class whose synthetic rows augment the real ones (default: the rarest)")
     ev.add_argument("--metadata", help='JSON file of column kinds, e.g. {"zip": "categorical"}')

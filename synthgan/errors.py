@@ -37,6 +37,10 @@ class ConditionError(SynthGANError, ValueError):
     """A sampling condition names an unknown column or value, or cannot be satisfied."""
 
 
+class PrivacyFilterError(SynthGANError, ValueError):
+    """A privacy filter passes too few rows to reach the number asked for."""
+
+
 class TrainingError(SynthGANError, RuntimeError):
     """Training diverged (a loss became NaN or infinite)."""
 

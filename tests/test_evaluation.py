@@ -276,13 +276,16 @@ def full_report(split):
     real, holdout = split
     synthetic = shuffled_columns(real)
     before = copy.deepcopy((real, synthetic, holdout))
-    report = evaluate(real, synthetic, holdout, target="label", seed=0, verbose=False)
+    report = evaluate(real, synthetic, holdout, target="label", sensitive=["colour", "age"], seed=0, verbose=False)
     return report, before, (real, synthetic, holdout)
 
 
 def test_evaluate_returns_every_section(full_report):
     report = full_report[0]
-    assert [s.key for s in report.sections] == ["fidelity", "utility", "augmentation"]
+    assert [s.key for s in report.sections] == ["fidelity", "utility", "augmentation", "diversity", "privacy", "bias"]
+    # shuffled columns keep every marginal: no group vanishes, every category is covered
+    assert report["bias"].details["flags"] == [] or all(f["kind"] != "vanished" for f in report["bias"].details["flags"])
+    assert report["diversity"].value("category coverage") == pytest.approx(1.0)
     assert report["fidelity"].value("column shapes") == pytest.approx(1.0)
     # every column matches but no relationship survives: the verdict follows the weaker property
     assert report["fidelity"].verdict != "good"
@@ -300,7 +303,7 @@ def test_evaluate_leaves_its_inputs_unchanged(full_report):
 
 def test_same_seed_same_report(full_report):
     report, _, (real, synthetic, holdout) = full_report
-    again = evaluate(real, synthetic, holdout, target="label", seed=0, verbose=False)
+    again = evaluate(real, synthetic, holdout, target="label", sensitive=["colour", "age"], seed=0, verbose=False)
     assert again.to_dict() == report.to_dict()
 
 
@@ -412,6 +415,8 @@ def test_cli_writes_the_html_and_json_reports(table_files, tmp_path, capsys):
             str(table_files / "test.csv"),
             "--target",
             "label",
+            "--sensitive",
+            "colour",
             "-o",
             str(html),
             "--json",
@@ -423,7 +428,7 @@ def test_cli_writes_the_html_and_json_reports(table_files, tmp_path, capsys):
     assert code == 0, err
     assert "Fidelity" in out and "Utility" in out and str(html) in out
     data = json.loads(js.read_text())
-    assert [s["key"] for s in data["sections"]] == ["fidelity", "utility", "augmentation"]
+    assert [s["key"] for s in data["sections"]] == ["fidelity", "utility", "augmentation", "diversity", "privacy", "bias"]
     assert html.read_text().startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in html.parent.iterdir()) == ["report.html", "report.json"]
 

@@ -10,11 +10,12 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from synthgan.errors import ConfigError
-from synthgan.evaluation import augmentation, fidelity, marginals, utility
+from synthgan.evaluation import augmentation, bias, diversity, fidelity, marginals, utility
 from synthgan.evaluation.features import feature_spec
 from synthgan.evaluation.image_evaluate import evaluate_images
 from synthgan.evaluation.image_inputs import is_image_input
 from synthgan.evaluation.inputs import check_tables, check_target_present, resolve_target
+from synthgan.privacy.metrics import privacy_metrics, privacy_section
 from synthgan.report import Report
 from synthgan.schema import Metadata
 
@@ -28,6 +29,7 @@ def evaluate(
     holdout: pd.DataFrame | None = None,
     target=None,
     *,
+    sensitive=None,
     task: str | None = None,
     minority=None,
     metadata: Metadata | dict | None = None,
@@ -36,6 +38,7 @@ def evaluate(
     title: str = "Synthetic data report",
     verbose: bool = True,
     inception: bool = False,
+    privacy: dict | None = None,
 ) -> Report:
     """How faithful and how useful ``synthetic`` is, compared with ``real``.
 
@@ -46,6 +49,9 @@ def evaluate(
     holdout : real rows the generator never saw. Without it, utility is skipped (scoring
         models on the training rows would reward copying them).
     target : column to predict for utility (TSTR/TRTR) and, for classification, augmentation.
+    sensitive : columns (e.g. ``["sex", "race", "age"]``) whose groups the ``bias`` section
+        compares: representation, positive rate of the target per group, and downstream
+        fairness on the holdout. Numeric columns are binned into real-data quantiles.
     task : ``"classification"`` or ``"regression"``; inferred from the target's column kind.
     minority : class whose synthetic rows are added for augmentation; default the rarest.
     metadata : column-kind overrides, as for ``TabularSynthesizer.fit``.
@@ -54,13 +60,17 @@ def evaluate(
         O(columns^2)); recorded in the report.
     verbose : show progress.
     inception : images only: add InceptionV3 FID and KID (needs ``synthgan[fid]``; slow on a CPU).
+    privacy : what a DP fit spent (``synth.privacy_``), recorded in the privacy section.
 
     Images: pass each set as ``(images, labels)``, ``(images,)`` or a bare uint8 array of shape
     (N,H,W) or (N,H,W,C). The report then has ``image_fidelity`` (domain FID in the feature
     space of a CNN trained on the real images, per-class accuracy of that CNN on synthetic
     images, class balance), ``image_utility`` (the CNN trained on synthetic vs on real images,
     tested on the holdout) and ``image_samples`` (grids per class). ``target``, ``task``,
-    ``minority``, ``metadata`` and ``max_rows`` apply to tables only.
+    ``minority``, ``metadata``, ``sensitive`` and ``max_rows`` apply to tables only; for images the
+    groups are the classes, whose balance and per-class accuracy ``image_fidelity`` reports.
+    Every report has a ``diversity`` section (precision, recall, density, coverage and, for
+    tables, category and range coverage, duplicates and cluster occupancy).
 
     Examples
     --------
@@ -73,7 +83,9 @@ def evaluate(
     _check_int("max_rows", max_rows, 10)
     _check_int("seed", seed, 0)
     if is_image_input(real):
-        for name, value in (("target", target), ("task", task), ("minority", minority), ("metadata", metadata)):
+        given = (("target", target), ("task", task), ("minority", minority), ("metadata", metadata), ("sensitive", sensitive),
+                 ("privacy", privacy))
+        for name, value in given:
             if value is not None:
                 raise ConfigError(f"evaluate: {name}={value!r} applies to tables; real is a set of images")
         return evaluate_images(real, synthetic, holdout, seed=seed, inception=inception, title=title, verbose=verbose)
@@ -83,8 +95,9 @@ def evaluate(
         check_target_present(target, {"real": real, "synthetic": synthetic, "holdout": holdout})
     tables = check_tables(real, synthetic, holdout, metadata)
     goal = resolve_target(tables, target, task, minority) if target is not None else None
+    groups = bias.check_sensitive(tables, sensitive, goal) if sensitive is not None else None
 
-    steps = ["fidelity", "utility", "augmentation"]
+    steps = ["fidelity", "utility", "augmentation", "diversity", "privacy"] + (["bias"] if groups else [])
     report = Report(
         title=title,
         dataset=_describe(tables, goal, seed),
@@ -125,7 +138,32 @@ def evaluate(
             why = reason or "Augmentation lift applies to classification targets (the minority class)."
             report.add(utility.skipped_section("augmentation", AUGMENTATION_TITLE, why))
         bar.update()
+
+        bar.set_postfix_str("diversity")
+        report.add(diversity.diversity_section(diversity.diversity(tables, seed=seed)))
+        bar.update()
+
+        bar.set_postfix_str("privacy")
+        result = privacy_metrics(tables.real, tables.synthetic, tables.holdout, schema=tables.schema, seed=seed)
+        report.add(privacy_section(result))
+        if privacy is not None:
+            report["privacy"].details["differential_privacy"] = dict(privacy)
+            report["privacy"].notes.insert(0, _dp_note(privacy))
+        bar.update()
+
+        if groups:
+            bar.set_postfix_str("bias")
+            report.add(bias.bias_section(bias.bias(tables, goal, groups, seed=seed)))
+            bar.update()
     return report
+
+
+def _dp_note(spent: dict) -> str:
+    return (
+        f"The generator was trained with differential privacy: epsilon {spent['epsilon']:.2f} spent of "
+        f"{spent['epsilon_budget']:g} (delta {spent['delta']:.0e}); {spent['epsilon_statistics']:.2f} on the "
+        f"transformer's statistics, {spent['epsilon_training']:.2f} on DP-SGD ({spent['accountant']})."
+    )
 
 
 def _check_int(name: str, value, low: int) -> None:

@@ -12,6 +12,7 @@ from synthgan.evaluation.image_classifier import ClassifierConfig, train_classif
 from synthgan.evaluation.image_fidelity import check_fid_sizes, domain_fidelity, image_fidelity_section
 from synthgan.evaluation.image_inputs import ImageSets, check_image_sets
 from synthgan.evaluation.image_utility import image_tstr, image_utility_section
+from synthgan.evaluation.diversity import image_diversity, image_diversity_section
 from synthgan.evaluation.utility import skipped_section
 from synthgan.image.grid import labelled_grid
 from synthgan.report import Figure, Report, Section
@@ -43,7 +44,7 @@ def evaluate_images(
         dataset=_describe(sets, seed),
         versions={p: version(p) for p in ("synthgan", "torch", "scikit-learn")},
     )
-    steps = ["classifier", "fidelity", "utility", "samples"]
+    steps = ["classifier", "fidelity", "utility", "diversity", "samples"]
     with tqdm(total=len(steps), desc="evaluate", disable=not verbose, leave=False) as bar:
         bar.set_postfix_str("classifier on real images")
         real_model = None
@@ -84,10 +85,30 @@ def evaluate_images(
             report.add(image_utility_section(result))
         bar.update()
 
+        bar.set_postfix_str("diversity")
+        report.add(image_diversity_section(_diversity(sets, real_model, seed)))
+        bar.update()
+
         bar.set_postfix_str("samples")
         report.add(samples_section(sets, seed))
         bar.update()
     return report
+
+
+def _diversity(sets: ImageSets, real_model, seed: int):
+    """PRDC and per-class spread in the domain CNN's feature space (pixels without labels)."""
+    if real_model is not None:
+        embed = real_model.features
+    else:
+        def embed(images):
+            return images.reshape(len(images), -1).astype(np.float32) / 255.0
+    def names(labels):
+        return None if labels is None else np.asarray([str(c) for c in sets.classes], dtype=object)[labels]
+
+    return image_diversity(
+        embed(sets.real.images), names(sets.real.labels), embed(sets.synthetic.images), names(sets.synthetic.labels),
+        seed=seed,
+    )
 
 
 def _why_no_utility(sets: ImageSets) -> str | None:

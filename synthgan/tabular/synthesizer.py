@@ -14,7 +14,7 @@ import torch
 
 from synthgan.base import Synthesizer
 from synthgan.config import TabularConfig, validate
-from synthgan.errors import ConditionError, ConfigError, DataError, ModelFileError
+from synthgan.errors import ConditionError, ConfigError, DataError, ModelFileError, PrivacyFilterError
 from synthgan.io import read_table
 from synthgan.schema import ColumnKind, Metadata, Schema, detect_schema
 from synthgan.serialization import load_model, save_model
@@ -155,6 +155,7 @@ class TabularSynthesizer(Synthesizer):
             callback = None if on_epoch_end is None else (lambda epoch: on_epoch_end(epoch, self))
             self.history_ = train(model, train_config, precision, callback, desc="TabularSynthesizer")
         self.privacy_ = _privacy_spent(model, config)
+        self.exact_index_ = _exact_index(data, schema) if config.dp is None else None
         timings["train_s"] = time.perf_counter() - start
         model.data = None  # the training matrix is not kept
         self.timings_ = timings
@@ -167,37 +168,47 @@ class TabularSynthesizer(Synthesizer):
         return self.transformer_.schema.names
 
     # -- sample ---------------------------------------------------------------------------
-    def sample(self, n: int, conditions: dict | None = None, seed: int | None = None) -> pd.DataFrame:
+    def sample(
+        self, n: int, conditions: dict | None = None, seed: int | None = None, privacy="exact"
+    ) -> pd.DataFrame:
         """``n`` synthetic rows with the training columns and dtypes.
 
         ``conditions``: ``{"col": value}``, ``{"col": [v1, v2]}`` or ``{"num": (low, high)}``;
         every returned row satisfies all of them. ``seed`` makes the draw repeatable.
+
+        ``privacy``: ``"exact"`` (the default) drops rows equal to a training row (compared
+        after :class:`synthgan.privacy.RowNormaliser`); a fitted
+        :class:`~synthgan.PrivacyFilter` applies all of its checks; ``False`` releases rows
+        unfiltered (an explicit opt-out). Rows are drawn until ``n`` pass. A model trained
+        with ``dp`` keeps no training-row hashes: its guarantee replaces the exact check.
         """
         self._check_fitted()
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
             raise ConfigError(f"sample: n must be an integer number of rows, got {n!r}")
         if n < 0:
             raise ConfigError(f"sample: n must be >= 0, got {n}")
+        release = self._release_check(privacy)
         gen = self._sample_generator if seed is None else self._new_generator(seed)
         np_rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=gen, device=gen.device)))
         if n == 0:
-            return self.transformer_.inverse_transform(
-                np.zeros((0, len(self.transformer_.layout.tanh_index))),
-                np.zeros((0, len(self.transformer_.layout.softmax_spans)), dtype=np.int64),
-                np_rng,
-            )
-        if not conditions:
+            return self._no_rows(np_rng)
+        if not conditions and release is None:
             return self._draw(n, None, gen, np_rng)
-        parsed = parse_conditions(conditions, self.transformer_)
-        native = native_condition(parsed, self.transformer_)
-        kept, total, drawn = [], 0, 0
+        parsed = parse_conditions(conditions, self.transformer_) if conditions else []
+        native = native_condition(parsed, self.transformer_) if parsed else None
+        kept, total, drawn, matched = [], 0, 0, 0
         batch = n
         while total < n:
             if drawn >= MAX_DRAW_FACTOR * n + 10_000:
                 rate = total / max(drawn, 1)
-                raise ConditionError(
-                    f"conditions {conditions!r} are too rare for the model: {total} of {drawn} drawn "
-                    f"rows ({rate:.4%}) satisfied them, short of {n}; loosen them or ask for fewer rows"
+                if parsed and matched < n:
+                    raise ConditionError(
+                        f"conditions {conditions!r} are too rare for the model: {matched} of {drawn} drawn "
+                        f"rows ({matched / drawn:.4%}) satisfied them, short of {n}; loosen them or ask for fewer rows"
+                    )
+                raise PrivacyFilterError(
+                    f"sample: the privacy filter passed {total} of {drawn} drawn rows ({rate:.4%}), short of {n}; "
+                    "loosen the filter (lower dcr_quantile or k) or ask for fewer rows"
                 )
             rows = self._draw(batch, native, gen, np_rng)
             drawn += batch
@@ -205,12 +216,41 @@ class TabularSynthesizer(Synthesizer):
             for cond in parsed:
                 mask &= cond.mask(rows)
             rows = rows[mask]
+            matched += len(rows)
+            if release is not None:
+                rows = release(rows)
             kept.append(rows)
             total += len(rows)
             rate = max(total / drawn, 1 / (10 * n))
             batch = int(min(max((n - total) / rate * 1.2, 1_000), 2_000_000))
         out = pd.concat(kept, ignore_index=True).iloc[:n].reset_index(drop=True)
         return out
+
+    def _no_rows(self, np_rng) -> pd.DataFrame:
+        """An empty table with the training columns and dtypes."""
+        layout = self.transformer_.layout
+        return self.transformer_.inverse_transform(
+            np.zeros((0, len(layout.tanh_index))), np.zeros((0, len(layout.softmax_spans)), dtype=np.int64), np_rng
+        )
+
+    def _release_check(self, privacy):
+        """``rows -> rows that may be released`` for the ``privacy`` argument of ``sample``, or None."""
+        if privacy is False:
+            return None
+        if isinstance(privacy, str) and privacy == "exact":
+            index = self.exact_index_
+            if index is None:
+                return None  # a DP model: no hashes of training rows are kept (see sample)
+            return lambda rows: rows[~index.mask(rows)]
+        if hasattr(privacy, "filter") and hasattr(privacy, "check_rows"):
+            if not hasattr(privacy, "options_"):
+                raise ConfigError("sample: the PrivacyFilter is not fitted; call filt.fit(train_df) first")
+            privacy.check_rows(self._no_rows(np.random.default_rng(0)))  # wrong columns: fail before drawing
+            return lambda rows: privacy.filter(rows).kept
+        raise ConfigError(
+            f"sample: privacy={privacy!r}: expected 'exact' (the default), a fitted PrivacyFilter, "
+            "or False to release rows unfiltered"
+        )
 
     def _draw(self, n: int, native: tuple[str, int] | None, gen: torch.Generator, np_rng) -> pd.DataFrame:
         model, layout = self.model_, self.transformer_.layout
@@ -242,6 +282,9 @@ class TabularSynthesizer(Synthesizer):
         }
         tensors = {f"generator.{k}": v for k, v in self.model_.net_g.state_dict().items()}
         tensors["condition_counts"] = self.model_.sampler.counts
+        if self.exact_index_ is not None:  # 8 bytes per training row: hashes, not rows
+            state["exact_index"] = self.exact_index_.state()
+            tensors["exact_keys"] = torch.from_numpy(self.exact_index_.keys.view(np.int64).copy())
         return save_model(path, MODEL_KIND, state, tensors)
 
     @classmethod
@@ -271,8 +314,21 @@ class TabularSynthesizer(Synthesizer):
         synth.transformer_, synth.model_, synth.config_ = transformer, model, config
         synth.history_ = TrainingHistory.from_json(state["history"])
         synth.privacy_ = state.get("privacy")
+        synth.exact_index_ = None
+        if "exact_index" in state:
+            from synthgan.privacy.exact import ExactMatchIndex
+
+            keys = tensors["exact_keys"].numpy().view(np.uint64)
+            synth.exact_index_ = ExactMatchIndex.from_state(state["exact_index"], keys)
         synth._sample_generator = synth._new_generator(config.seed)
         return synth
+
+
+def _exact_index(data: pd.DataFrame, schema: Schema):
+    """Hashes of the training rows, so ``sample`` never releases a copy of one."""
+    from synthgan.privacy.exact import ExactMatchIndex  # the release check, applied at sampling
+
+    return ExactMatchIndex.build(data, schema)
 
 
 def _json_param(value):

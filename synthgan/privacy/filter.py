@@ -1,0 +1,321 @@
+"""``PrivacyFilter``: drop synthetic rows that copy, nearly copy or single out a training row.
+
+Three checks, run in this order on every row; a row is dropped for the first one it fails
+(its reason), and later, costlier checks only look at the rows still kept:
+
+1. ``exact_match``: the row equals a training row after normalisation
+   (:mod:`synthgan.privacy.exact`). On by default; ``exact=False`` opts out.
+2. ``rare_combination``: its quasi-identifier combination occurs fewer than ``k`` times in
+   the training table (:mod:`synthgan.privacy.rare`); with ``rare_mode="generalise"`` the row
+   is generalised instead when that makes it common, and dropped otherwise. A generalised
+   row is checked for an exact match again.
+3. ``dcr``: its distance to the closest training record (:mod:`synthgan.privacy.space`) is
+   below a threshold: the ``dcr_quantile`` quantile of the same distance measured for real
+   rows the generator never saw (the holdout). Such a row is closer to a training row than
+   all but that share of genuinely new real rows are. Without a holdout, ``fit`` sets aside
+   a seeded ``holdout_fraction`` of the training rows and measures their distances to the
+   rest; rows are still filtered against *all* training rows. (Distances to 80% of the rows
+   run slightly larger than to all of them, so the threshold errs on the strict side.)
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+from tqdm.auto import tqdm
+
+from synthgan.config import _Frozen, validate
+from synthgan.errors import ConfigError, DataError, NotFittedError, SchemaError
+from synthgan.privacy.exact import ExactMatchIndex
+from synthgan.privacy.rare import Generalisation, RareCombinations
+from synthgan.privacy.space import MAX_BLOCK, MixedSpace, nearest
+from synthgan.schema import ColumnKind, Schema, detect_schema
+
+#: drop reasons, in the order the checks run
+REASONS = ("exact_match", "rare_combination", "dcr")
+#: holdout rows the DCR threshold is estimated from (a seeded sample when there are more)
+THRESHOLD_ROWS = 20_000
+#: rows embedded at once when computing distances (bounds memory with ``max_block``)
+CHUNK_ROWS = 65_536
+
+
+class FilterOptions(_Frozen):
+    """Validated options of :class:`PrivacyFilter` (documented there)."""
+
+    exact: bool = True
+    dcr_quantile: float | None = Field(0.05, gt=0, lt=1)
+    quasi_identifiers: tuple[Any, ...] | None = None
+    k: int = Field(5, ge=1)
+    rare_mode: Literal["drop", "generalise"] = "drop"
+    qi_bins: int = Field(10, ge=2)
+    coarse_bins: int = Field(4, ge=2)
+    holdout_fraction: float = Field(0.2, gt=0, lt=1)
+    seed: int = Field(0, ge=0)
+    device: str = "cpu"
+    max_block: int = Field(MAX_BLOCK, ge=1)
+    verbose: bool = True
+
+
+@dataclass(frozen=True)
+class FilterResult:
+    """What :meth:`PrivacyFilter.filter` kept and dropped, and why.
+
+    ``kept`` holds the released rows (generalised ones rewritten), ``dropped`` the others as
+    given; both keep the input's index. ``reasons`` gives each dropped row's first failed
+    check (index of ``dropped``); ``counts`` the rows dropped per reason (every reason
+    present, zeros included). ``distances``: each input row's distance to the closest
+    training record, NaN where it was not computed (DCR off, or dropped earlier).
+    """
+
+    kept: pd.DataFrame
+    dropped: pd.DataFrame
+    reasons: pd.Series
+    counts: dict
+    n_generalised: int = 0  # kept rows whose quasi-identifiers were generalised
+    threshold: float | None = None
+    distances: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
+
+    @property
+    def n_input(self) -> int:
+        return len(self.kept) + len(self.dropped)
+
+    @property
+    def pass_rate(self) -> float:
+        return len(self.kept) / self.n_input if self.n_input else float("nan")
+
+    def __repr__(self) -> str:
+        why = ", ".join(f"{k} {v}" for k, v in self.counts.items())
+        return f"<FilterResult: kept {len(self.kept)} of {self.n_input} ({self.pass_rate:.1%}); dropped {why}>"
+
+
+class PrivacyFilter:
+    """Removes synthetic rows that copy, nearly copy or single out training rows.
+
+    Parameters
+    ----------
+    exact : drop exact copies of training rows (after normalisation). Opt out explicitly.
+    dcr_quantile : drop rows closer to a training row than this quantile of holdout-to-train
+        distances (in (0, 1); None switches the distance check off).
+    quasi_identifiers : columns whose combination may identify a person (age, sex, zip).
+    k : a QI combination seen fewer than ``k`` times in training is rare.
+    rare_mode : ``"drop"`` rare rows, or ``"generalise"`` them (see :mod:`synthgan.privacy.rare`).
+    qi_bins : training-quantile bins continuous and datetime QIs are matched on.
+    coarse_bins : bins numeric QIs are generalised to.
+    holdout_fraction : share of the training rows set aside to set the DCR threshold when
+        ``fit`` gets no holdout.
+    metadata : column-kind overrides, as for ``TabularSynthesizer.fit``.
+    seed : seeds the holdout split and samples.
+    device : where distances are computed (``"cpu"``, ``"cuda"``, ``"auto"``).
+    max_block : pairwise distances computed at once (memory: 4 bytes each).
+    verbose : progress bar when distances are computed for more than one chunk of rows.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_wine
+    >>> df = load_wine(as_frame=True).frame
+    >>> filt = PrivacyFilter(dcr_quantile=0.05, verbose=False).fit(df.iloc[:120], holdout=df.iloc[120:])
+    >>> result = filt.filter(df.iloc[:10])   # training rows: exact copies
+    >>> result.counts["exact_match"], len(result.kept)
+    (10, 0)
+    """
+
+    def __init__(
+        self,
+        exact: bool = True,
+        dcr_quantile: float | None = 0.05,
+        quasi_identifiers: list | None = None,
+        k: int = 5,
+        rare_mode: str = "drop",
+        qi_bins: int = 10,
+        coarse_bins: int = 4,
+        holdout_fraction: float = 0.2,
+        metadata=None,
+        seed: int = 0,
+        device: str = "cpu",
+        max_block: int = MAX_BLOCK,
+        verbose: bool = True,
+    ):
+        self.exact = exact
+        self.dcr_quantile = dcr_quantile
+        self.quasi_identifiers = quasi_identifiers
+        self.k = k
+        self.rare_mode = rare_mode
+        self.qi_bins = qi_bins
+        self.coarse_bins = coarse_bins
+        self.holdout_fraction = holdout_fraction
+        self.metadata = metadata
+        self.seed = seed
+        self.device = device
+        self.max_block = max_block
+        self.verbose = verbose
+
+    # -- fit ------------------------------------------------------------------------------
+    def fit(self, train: pd.DataFrame, holdout: pd.DataFrame | None = None) -> "PrivacyFilter":
+        """Learn what the training rows look like, and the DCR threshold from ``holdout``."""
+        qis = self.quasi_identifiers
+        if isinstance(qis, str):
+            raise ConfigError(
+                f"PrivacyFilter: quasi_identifiers={qis!r}: expected a list of column names, e.g. [{qis!r}]"
+            )
+        opts = validate(
+            FilterOptions, "PrivacyFilter", **{n: getattr(self, n) for n in FilterOptions.model_fields}
+        )
+        if not isinstance(train, pd.DataFrame) or len(train) == 0:
+            raise DataError("PrivacyFilter.fit: the training table is empty (0 rows) or not a DataFrame")
+        schema = detect_schema(train, self.metadata)
+        self.schema_ = schema
+        self.columns_ = [c.name for c in schema.columns if c.kind is not ColumnKind.ID]
+        if not self.columns_:
+            raise DataError("PrivacyFilter.fit: every column is an identifier; there is nothing to compare")
+        self._check_qis(opts, schema)
+        if holdout is not None:
+            self.check_rows(holdout, "holdout")
+        self._opts = opts
+        rng = np.random.default_rng(opts.seed)
+        self.exact_ = ExactMatchIndex.build(train, schema) if opts.exact else None
+        self.rare_, self.generalisation_ = None, None
+        if opts.quasi_identifiers:
+            qis = list(opts.quasi_identifiers)
+            self.rare_ = RareCombinations.fit(train, schema, qis, opts.k, opts.qi_bins)
+            if opts.rare_mode == "generalise":
+                self.generalisation_ = Generalisation.fit(train, schema, qis, opts.k, opts.coarse_bins)
+        self.space_, self.reference_, self.threshold_ = None, None, None
+        if opts.dcr_quantile is not None:
+            self.space_ = MixedSpace.fit(train, schema)
+            self.reference_ = self._embed(train)
+            self.threshold_ = self._threshold(train, holdout, opts, rng)
+        self.options_ = opts
+        return self
+
+    def _check_qis(self, opts: FilterOptions, schema: Schema) -> None:
+        names = schema.names
+        for name in opts.quasi_identifiers or ():
+            if name not in names:
+                close = difflib.get_close_matches(str(name), [str(c) for c in names], n=3)
+                hint = f"; did you mean {close}?" if close else f"; the columns are {names[:12]}"
+                raise ConfigError(
+                    f"PrivacyFilter: quasi-identifier {name!r} is not a column of the training table{hint}"
+                )
+            if schema[name].kind is ColumnKind.ID:
+                raise ConfigError(
+                    f"PrivacyFilter: quasi-identifier {name!r} is an identifier column (unique per row): every "
+                    "combination with it is rare. Leave it out, or declare its kind with metadata=..."
+                )
+        if opts.quasi_identifiers is not None and len(set(opts.quasi_identifiers)) != len(opts.quasi_identifiers):
+            raise ConfigError(f"PrivacyFilter: quasi_identifiers {list(opts.quasi_identifiers)} name a column twice")
+
+    def _threshold(self, train, holdout, opts: FilterOptions, rng: np.random.Generator) -> float:
+        """The ``dcr_quantile`` quantile of holdout-to-train distances (see the module docstring)."""
+        if holdout is not None:
+            sample = holdout.iloc[rng.permutation(len(holdout))[:THRESHOLD_ROWS]]
+            distances = self._distances(sample, self.reference_)
+        else:
+            order = rng.permutation(len(train))
+            n_hold = min(max(1, round(len(train) * opts.holdout_fraction)), len(train) - 1)
+            held, rest = order[:n_hold][:THRESHOLD_ROWS], order[n_hold:]
+            distances = self._distances(train.iloc[held], self.reference_[rest])
+        return float(np.quantile(distances, opts.dcr_quantile))
+
+    # -- checks ---------------------------------------------------------------------------
+    def check_rows(self, rows: pd.DataFrame, name: str = "synthetic") -> None:
+        """Raise one :class:`SchemaError` naming every missing, extra or mistyped column of ``rows``."""
+        check_columns(self.schema_, rows, name)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "options_"):
+            raise NotFittedError("this PrivacyFilter is not fitted yet: call fit(train_df) first")
+
+    def filter(self, rows: pd.DataFrame) -> FilterResult:
+        """Split ``rows`` into kept and dropped rows (``rows`` itself is left unchanged)."""
+        self._check_fitted()
+        self.check_rows(rows)
+        reasons = np.full(len(rows), "", dtype=object)  # "" while a row is kept
+        released = rows
+        if self.exact_ is not None:
+            reasons[self.exact_.mask(rows)] = "exact_match"
+        generalised = np.zeros(len(rows), dtype=bool)
+        if self.rare_ is not None:
+            rare = self.rare_.rare(rows) & (reasons == "")
+            if self.generalisation_ is not None:
+                released, generalised = self.generalisation_.apply(rows, rare)
+                rare &= ~generalised
+                at = np.flatnonzero(generalised)
+                if self.exact_ is not None and len(at):
+                    reasons[at[self.exact_.mask(released.iloc[at])]] = "exact_match"
+            reasons[rare] = "rare_combination"
+        distances = np.full(len(rows), np.nan)
+        if self.space_ is not None:
+            alive = np.flatnonzero(reasons == "")
+            distances[alive] = self._distances(released.iloc[alive], self.reference_)
+            reasons[alive[distances[alive] < self.threshold_]] = "dcr"
+        keep = reasons == ""
+        return FilterResult(
+            kept=released[keep],
+            dropped=rows[~keep],
+            reasons=pd.Series(reasons[~keep], index=rows.index[~keep], dtype=object, name="reason"),
+            counts={r: int((reasons == r).sum()) for r in REASONS},
+            n_generalised=int((generalised & keep).sum()),
+            threshold=self.threshold_,
+            distances=pd.Series(distances, index=rows.index, name="dcr"),
+        )
+
+    def dcr(self, rows: pd.DataFrame) -> np.ndarray:
+        """Distance of every row to its closest training record, in the filter's space."""
+        self._check_fitted()
+        if self.space_ is None:
+            raise ConfigError("PrivacyFilter.dcr: the distance check is off (dcr_quantile=None)")
+        self.check_rows(rows)
+        return self._distances(rows, self.reference_)
+
+    # -- distances ------------------------------------------------------------------------
+    def _embed(self, df: pd.DataFrame) -> np.ndarray:
+        return np.concatenate(
+            [self.space_.transform(df.iloc[s : s + CHUNK_ROWS]) for s in range(0, len(df), CHUNK_ROWS)]
+            or [np.zeros((0, self.space_.width), np.float32)]
+        )
+
+    def _distances(self, rows: pd.DataFrame, reference: np.ndarray) -> np.ndarray:
+        """Distance to the nearest ``reference`` point, chunk by chunk of rows."""
+        out = np.empty(len(rows))
+        starts = range(0, len(rows), CHUNK_ROWS)
+        opts = self._opts
+        show = opts.verbose and len(starts) > 1
+        for s in tqdm(starts, desc="privacy filter", unit="chunk", disable=not show, leave=False):
+            points = self.space_.transform(rows.iloc[s : s + CHUNK_ROWS])
+            out[s : s + len(points)] = nearest(points, reference, 1, opts.max_block, opts.device)[0][:, 0]
+        return out
+
+
+def check_columns(schema: Schema, rows: pd.DataFrame, name: str) -> None:
+    """Raise one :class:`SchemaError` naming every missing, extra or mistyped column of ``rows``.
+
+    Identifier columns of the training table may be absent (a model may drop them).
+    """
+    if not isinstance(rows, pd.DataFrame):
+        raise DataError(f"the {name} rows must be a pandas DataFrame, got {type(rows).__name__}")
+    dupes = rows.columns[rows.columns.duplicated()].unique().tolist()
+    if dupes:
+        raise SchemaError([f"the {name} rows have duplicate column names {dupes}"])
+    problems = []
+    missing = [c.name for c in schema.columns if c.kind is not ColumnKind.ID and c.name not in rows.columns]
+    extra = [c for c in rows.columns if c not in schema.names]
+    if missing:
+        problems.append(f"column(s) {missing} of the training table are missing from the {name} rows")
+    if extra:
+        problems.append(f"column(s) {extra} of the {name} rows are not in the training table")
+    for col in schema.columns:
+        if col.name not in rows.columns or col.kind is ColumnKind.ID or rows[col.name].isna().all():
+            continue
+        values = rows[col.name]
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        if col.kind in (ColumnKind.CONTINUOUS, ColumnKind.INTEGER) and not numeric:
+            problems.append(f"column {col.name!r} holds numbers in training but {values.dtype} in the {name} rows")
+        if col.kind is ColumnKind.DATETIME and not pd.api.types.is_datetime64_any_dtype(values):
+            problems.append(f"column {col.name!r} holds datetimes in training but {values.dtype} in the {name} rows")
+    if problems:
+        raise SchemaError(problems)
