@@ -26,6 +26,7 @@ The generator never reads real rows; its updates are post-processing.
 
 from __future__ import annotations
 
+import importlib
 import math
 import warnings
 
@@ -48,7 +49,7 @@ ALPHAS = [1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64)) + list(rang
 
 def require_opacus():
     try:
-        import opacus  # noqa: F401
+        importlib.import_module("opacus")
     except ImportError:
         raise MissingDependencyError(
             "dp=DPConfig(...) trains with Opacus, which is not installed: pip install 'synthgan[dp]'"
