@@ -116,16 +116,9 @@ def test_checkpoints_are_refused_with_dp(table, tmp_path):
 
 
 def test_missing_opacus_is_a_named_error(table, monkeypatch):
-    import builtins
+    import sys
 
-    real_import = builtins.__import__
-
-    def fake_import(name, *args, **kwargs):
-        if name == "opacus" or name.startswith("opacus."):
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake_import)
+    monkeypatch.setitem(sys.modules, "opacus", None)  # makes `import opacus` raise ImportError
     with pytest.raises(MissingDependencyError, match="synthgan\\[dp\\]"):
         TabularSynthesizer(epochs=1, verbose=False, dp=DPConfig(epsilon=1.0)).fit(table)
 
