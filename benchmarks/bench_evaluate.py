@@ -27,9 +27,10 @@ sys.path.insert(1, str(C.REPO_ROOT))  # benchmark the synthgan of this checkout
 
 SECTION = "bench_evaluate"
 DATASETS = {
-    # name: (file, target, reader)
-    "adult": ("adult.csv", "class", C.load_adult),
-    "fraud": ("fraud_oracle.csv", "FraudFound_P", lambda p: pd.read_csv(p, encoding="utf-8-sig")),
+    # name: (file, target, reader, sensitive columns for the bias section)
+    "adult": ("adult.csv", "class", C.load_adult, ["sex", "race"]),
+    "fraud": ("fraud_oracle.csv", "FraudFound_P", lambda p: pd.read_csv(p, encoding="utf-8-sig"),
+              ["Sex", "AgeOfPolicyHolder"]),
 }
 
 
@@ -45,7 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def load(name: str, rows: int, seed: int) -> tuple[pd.DataFrame, str]:
-    filename, target, reader = DATASETS[name]
+    filename, target, reader, _ = DATASETS[name]
     df = reader(C.dataset_path(filename))
     df.columns = [str(c).strip() for c in df.columns]
     if rows and rows < len(df):
@@ -65,7 +66,9 @@ def run(name: str, args) -> dict:
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        report = evaluate(train, synthetic, holdout=test, target=target, seed=args.seed, verbose=False)
+        report = evaluate(
+            train, synthetic, holdout=test, target=target, sensitive=DATASETS[name][3], seed=args.seed, verbose=False
+        )
     evaluate_s = time.perf_counter() - start
     if args.html_dir:
         args.html_dir.mkdir(parents=True, exist_ok=True)
@@ -75,6 +78,7 @@ def run(name: str, args) -> dict:
         "name": name,
         "rows": (len(train), len(test)),
         "target": target,
+        "sensitive": DATASETS[name][3],
         "fit_s": fit_s,
         "evaluate_s": evaluate_s,
         "report": report,
@@ -92,7 +96,7 @@ def render(results: list[dict], args) -> str:
         + f"` ({machine['cpu']}, {machine['nproc']} CPUs, torch {machine['torch']}, {machine['date']}, "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}). Stratified 80/20 split; "
         f"`TabularSynthesizer(epochs={args.epochs}, seed={args.seed})` fitted on the 80%, as many synthetic rows "
-        "as training rows; `evaluate(train, synthetic, holdout=test, target=...)`.",
+        "as training rows; `evaluate(train, synthetic, holdout=test, target=..., sensitive=[...])`.",
         "",
         "| dataset | train / holdout rows | fit s | evaluate() s |",
         "|---|---|---:|---:|",
@@ -100,12 +104,19 @@ def render(results: list[dict], args) -> str:
     for r in results:
         lines.append(f"| {r['name']} | {r['rows'][0]} / {r['rows'][1]} | {r['fit_s']:.1f} | {r['evaluate_s']:.1f} |")
     for r in results:
-        lines += ["", f"### {r['name']} (target `{r['target']}`)", "", "| section | verdict | headline | value |"]
+        lines += [
+            "", f"### {r['name']} (target `{r['target']}`, sensitive {', '.join(f'`{c}`' for c in r['sensitive'])})",
+            "", "| section | verdict | headline | value |",
+        ]
         lines.append("|---|---|---|---:|")
         for section in r["report"].sections:
             for h in section.headline or [None]:
                 label, value = (h.label, _fmt(h.value)) if h else (section.summary, "")
                 lines.append(f"| {section.title} | {section.verdict or ''} | {label} | {value} |")
+        for key in ("bias", "diversity", "privacy"):
+            notes = [n for n in r["report"][key].notes if not n.startswith(("Verdict", "Groups are"))][:6]
+            if notes:
+                lines += ["", f"{r['report'][key].title}, in words:", ""] + [f"- {n}" for n in notes]
         if r["warnings"]:
             lines += ["", "Warnings: " + "; ".join(r["warnings"])]
     return "\n".join(lines) + "\n"

@@ -126,3 +126,18 @@ def test_missing_opacus_is_a_named_error(table, monkeypatch):
 def test_without_dp_there_is_no_privacy_record(table):
     synth = TabularSynthesizer(epochs=1, batch_size=500, seed=0, verbose=False).fit(table.head(500))
     assert synth.privacy_ is None
+
+
+def test_missingness_follows_the_noisy_count_not_the_raw_data(table):
+    """Integer columns cannot be missing (public dtype); a column with many missing values
+    releases missingness; no NaN ever appears in a column whose dtype cannot hold it."""
+    df = table.copy()
+    df["score"] = np.where(np.arange(len(df)) % 3 == 0, np.nan, df["income"])
+    df["week"] = (np.arange(len(df)) % 5).astype("int64")  # categorical by kind, int dtype
+    dp = DPConfig(epsilon=3.0, categories={"week": [0, 1, 2, 3, 4]})
+    synth = TabularSynthesizer(epochs=1, batch_size=200, seed=0, verbose=False, dp=dp).fit(df)
+    assert synth.transformer_.encoders["score"].has_missing
+    assert not synth.transformer_.encoders["week"].has_missing
+    assert not synth.transformer_.encoders["age"].has_missing
+    rows = synth.sample(500, seed=0, privacy=False)
+    assert rows["week"].dtype == np.int64 and rows["score"].isna().any()

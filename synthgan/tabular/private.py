@@ -98,7 +98,7 @@ def fit_private_transformer(
             tt.encoders[col.name] = enc
         else:
             floats = _as_float(values, col.kind)
-            enc, floats = _private_numeric(col.name, floats, dp.bounds.get(col.name), scale, cut, rng)
+            enc, floats = _private_numeric(col.name, values, floats, dp.bounds.get(col.name), scale, cut, rng)
             tt.encoders[col.name] = enc
             df[col.name] = _back(floats, values, col.kind)
     tt.layout = tt._build_layout()
@@ -122,8 +122,23 @@ def _laplace(counts: np.ndarray, scale: float, rng: np.random.Generator) -> np.n
     return counts + rng.laplace(0.0, scale, size=len(counts))
 
 
+def _can_be_missing(values: pd.Series) -> bool:
+    """Whether the column's dtype (public) can hold a missing value at all."""
+    return not (pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype))
+
+
+def _noisy_missing(values, scale, cut, rng) -> float:
+    """The noisy count of missing values, or 0 when it does not clear ``cut`` (missingness is
+    released like any other key of an unknown domain)."""
+    if not _can_be_missing(values):
+        return 0.0
+    noisy = _laplace(np.array([pd.isna(values).sum()], float), scale, rng)[0]
+    return noisy if noisy >= cut else 0.0
+
+
 def _private_categories(name, values: pd.Series, public, scale, cut, rng):
     observed = values.dropna()
+    missing = _noisy_missing(values, scale, cut, rng)
     if public is not None:
         keys = list(public)
         extra = set(pd.unique(observed)) - set(keys)
@@ -132,15 +147,12 @@ def _private_categories(name, values: pd.Series, public, scale, cut, rng):
                 f"column {name!r} holds values outside its public category list: {sorted(map(str, extra))[:5]}"
             )
         noisy = _laplace(observed.value_counts().reindex(keys, fill_value=0).to_numpy(float), scale, rng)
-        missing = _laplace(np.array([values.isna().sum()], float), scale, rng)[0]
         released = np.ones(len(keys), dtype=bool)
     else:
         counts = observed.value_counts()
         keys = list(counts.index)
         noisy = _laplace(counts.to_numpy(float), scale, rng)
-        missing = _laplace(np.array([values.isna().sum()], float), scale, rng)[0] if values.isna().any() else 0.0
         released = noisy >= cut
-        missing = missing if missing >= cut else 0.0
     if not released.any():
         raise DataError(
             f"column {name!r}: no category has enough rows to be released under this privacy budget; "
@@ -167,20 +179,19 @@ def _private_categories(name, values: pd.Series, public, scale, cut, rng):
     return enc, mapped
 
 
-def _private_numeric(name, floats: np.ndarray, public, scale, cut, rng):
+def _private_numeric(name, values: pd.Series, floats: np.ndarray, public, scale, cut, rng):
     """One-mode encoder on public or private bounds; ``cut`` decides if missingness is released."""
     missing = np.isnan(floats)
+    noisy_missing = _noisy_missing(values, scale, cut, rng)
     if public is not None:
         low, high = map(float, public)
-        noisy_missing = _laplace(np.array([missing.sum()], float), scale, rng)[0]
     else:
         edges = np.concatenate([-(2.0 ** EXPONENTS[::-1]), [0.0], 2.0 ** EXPONENTS])
         observed = floats[~missing]
         if len(observed) and np.abs(observed).max() > edges[-1]:
             raise DataError(f"column {name!r}: values beyond +-2^{EXPONENTS[-1]}; give DPConfig(bounds=...)")
         counts = np.bincount(np.searchsorted(edges, observed), minlength=len(edges) + 1).astype(float)
-        noisy = _laplace(np.concatenate([counts, [missing.sum()]]), scale, rng)
-        noisy_missing, noisy = noisy[-1], noisy[:-1]
+        noisy = _laplace(counts, scale, rng)
         # the bins are public, so any cut is safe; this one lets a pure-noise bin through
         # with probability about 0.1 over all bins (the unknown-domain cut is twice as high)
         clear = np.flatnonzero(noisy >= scale * math.log(len(noisy) / 0.1))
@@ -194,7 +205,7 @@ def _private_numeric(name, floats: np.ndarray, public, scale, cut, rng):
         if low == high:
             high = low + 1.0
     enc = ContinuousEncoder(1, 1)
-    enc.has_missing = bool(missing.any() and noisy_missing >= (cut if public is None else 0.5))
+    enc.has_missing = bool(noisy_missing > 0)
     enc.low, enc.high = low, high
     enc.center, enc.scale = (low + high) / 2, (high - low) / (2 * SPREAD)
     enc.means, enc.stds, enc.log_weights = np.zeros(1), np.ones(1), np.zeros(1)
