@@ -317,6 +317,9 @@ def test_demo(tmp_path, capsys):
     digits = ImageSynthesizer.load(out_dir / "digits.synth")
     assert digits.classes_ == list(range(10)) and digits.sample(3, labels=[7, 7, 7]).shape == (3, 8, 8)
     assert (out_dir / "digits_grid.png").stat().st_size > 0
+    fairness = (out_dir / "fairness_report.html").read_text()
+    assert "Bias (sensitive groups)" in fairness and "sex" in fairness
+    assert "- bias: diabetes table" in summary
     assert leftovers(out_dir) == []
 
 
