@@ -305,13 +305,24 @@ class DPCTGANModel(CTGANModel):
             with torch.no_grad():
                 cond = self.sampler.sample_original(self.batch_size, self.generator)
                 fake = torch.cat([self._fake(cond)[1].float(), cond], dim=1)
-            scores = self.private_d(torch.cat([real, fake])).squeeze(1)
-            loss_d = bce(-scores[: len(real)]).sum() + bce(scores[len(real) :]).sum()
+            # fake rows hold no private data (the generator only ever saw the DP critic), so
+            # their gradient is taken without per-row machinery and added after clipping + noise
             self.opt_d.zero_grad(set_to_none=True)
             with warnings.catch_warnings():  # Opacus' hooks on a critic whose inputs need no grad
                 warnings.filterwarnings("ignore", "Full backward hook is firing", UserWarning)
-                loss_d.backward()
-            self.opt_d.step()
+                self.private_d.disable_hooks()
+                try:
+                    loss_fake = bce(self.private_d(fake).squeeze(1)).sum()
+                    fake_grads = torch.autograd.grad(loss_fake, list(self.net_d.parameters()))
+                finally:
+                    self.private_d.enable_hooks()
+                loss_real = bce(-self.private_d(real).squeeze(1)).sum()
+                loss_real.backward()
+            if self.opt_d.pre_step():  # per-row clipping of the real rows, then Gaussian noise
+                for param, grad in zip(self.net_d.parameters(), fake_grads):
+                    param.grad.add_(grad)
+                self.opt_d.original_optimizer.step()
+            loss_d = (loss_real + loss_fake).detach()
             self.accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=self.sample_rate)
             self.dp_steps += 1
 
@@ -328,7 +339,7 @@ class DPCTGANModel(CTGANModel):
         finally:
             self.private_d.enable_hooks()
         n_real = max(len(self.data) * self.sample_rate, 1.0)
-        return {"generator": loss_g.detach(), "discriminator": loss_d.detach() / (n_real + self.batch_size)}
+        return {"generator": loss_g.detach(), "discriminator": loss_d / (n_real + self.batch_size)}
 
     def epsilon_spent(self) -> float:
         return float(self.accountant.get_epsilon(self.delta_budget, alphas=ALPHAS)) if self.dp_steps else 0.0
