@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from synthgan.errors import ConfigError
+from synthgan.evaluation.bias_section import bias_section
 from synthgan.evaluation.bias import (
     AMPLIFIED,
     MIN_GROUP_ROWS,
@@ -23,7 +24,6 @@ from synthgan.evaluation.bias import (
     WORSE,
     GroupErrors,
     bias,
-    bias_section,
     error_rates,
     grouping,
     odds_spread,

@@ -10,12 +10,11 @@ import pytest
 
 from synthgan.errors import ConfigError, DataError
 from synthgan.evaluation import diversity as div
+from synthgan.evaluation.diversity_section import diversity_section, image_diversity_section
 from synthgan.evaluation.diversity import (
     category_coverage,
     diversity,
-    diversity_section,
     image_diversity,
-    image_diversity_section,
     prdc,
     range_coverage,
     table_embedding,

@@ -11,6 +11,8 @@ from tqdm.auto import tqdm
 
 from synthgan.errors import ConfigError
 from synthgan.evaluation import augmentation, bias, diversity, fidelity, marginals, utility
+from synthgan.evaluation.bias_section import bias_section
+from synthgan.evaluation.diversity_section import diversity_section
 from synthgan.evaluation.features import feature_spec
 from synthgan.evaluation.image_evaluate import evaluate_images
 from synthgan.evaluation.image_inputs import is_image_input
@@ -140,7 +142,7 @@ def evaluate(
         bar.update()
 
         bar.set_postfix_str("diversity")
-        report.add(diversity.diversity_section(diversity.diversity(tables, seed=seed)))
+        report.add(diversity_section(diversity.diversity(tables, seed=seed)))
         bar.update()
 
         bar.set_postfix_str("privacy")
@@ -153,7 +155,7 @@ def evaluate(
 
         if groups:
             bar.set_postfix_str("bias")
-            report.add(bias.bias_section(bias.bias(tables, goal, groups, seed=seed)))
+            report.add(bias_section(bias.bias(tables, goal, groups, seed=seed)))
             bar.update()
     return report
 

@@ -12,7 +12,8 @@ from synthgan.evaluation.image_classifier import ClassifierConfig, train_classif
 from synthgan.evaluation.image_fidelity import check_fid_sizes, domain_fidelity, image_fidelity_section
 from synthgan.evaluation.image_inputs import ImageSets, check_image_sets
 from synthgan.evaluation.image_utility import image_tstr, image_utility_section
-from synthgan.evaluation.diversity import image_diversity, image_diversity_section
+from synthgan.evaluation.diversity import image_diversity
+from synthgan.evaluation.diversity_section import image_diversity_section
 from synthgan.evaluation.utility import skipped_section
 from synthgan.image.grid import labelled_grid
 from synthgan.report import Figure, Report, Section
