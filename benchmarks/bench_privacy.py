@@ -225,7 +225,9 @@ def render(results: list[dict], args) -> str:
             lines.append(f"| {label} | {t['fit_s']:.1f} | {t['seconds']:.1f} | {t['rows_per_s']:,.0f} | {t['dropped']} |")
         lines += [
             "",
-            f"Differential privacy ({args.dp_epochs} epochs each; DP-SGD critic, no PacGAN, fp32):",
+            f"Differential privacy ({args.dp_epochs} epochs each; DP-SGD critic, no PacGAN, fp32). For reference, "
+            f"the {args.epochs}-epoch model above: quality {C.fmt(r['base']['quality'])}, TSTR AUC "
+            f"{C.fmt(r['base']['tstr_auc'])}.",
             "",
             "| arm | epsilon spent | noise multiplier | columns with categories cut | public domain assumed | quality "
             "| TSTR AUC | fit s |",
