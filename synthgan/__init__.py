@@ -6,8 +6,6 @@
 from synthgan.config import DPConfig
 from synthgan.errors import SynthGANError
 from synthgan.schema import ColumnKind, Metadata
-from synthgan.image import ImageSynthesizer
-from synthgan.tabular import TabularSynthesizer
 
 __version__ = "0.1.0"
 __all__ = [
@@ -15,8 +13,15 @@ __all__ = [
     "Metadata", "ColumnKind", "SynthGANError", "__version__",
 ]
 
-#: public names imported on first use: evaluation pulls in sdmetrics, slow to import
-_LAZY = {"evaluate": "synthgan.evaluation", "Report": "synthgan.report", "PrivacyFilter": "synthgan.privacy"}
+#: public names imported on first use, so `import synthgan` (and the pytest plugin) stays
+#: light: the models pull in torch, evaluation pulls in sdmetrics
+_LAZY = {
+    "TabularSynthesizer": "synthgan.tabular",
+    "ImageSynthesizer": "synthgan.image",
+    "evaluate": "synthgan.evaluation",
+    "Report": "synthgan.report",
+    "PrivacyFilter": "synthgan.privacy",
+}
 
 
 def __getattr__(name: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -67,18 +68,76 @@ def _cmd_fit(args) -> None:
         checkpoint_every=args.checkpoint_every,
         resume=args.resume,
     )
-    synth.fit(read_table(args.data), metadata=metadata)
+    # a path, not a frame: under torchrun each rank reads only its own rows of a Parquet file
+    synth.fit(args.data, metadata=metadata)
     synth.save(args.output)
-    print(f"model written to {args.output} ({sum(synth.history_.epoch_seconds):.1f} s of training)")
+    if synth.rank_ == 0:
+        ranks = f" on {synth.world_size_} processes" if synth.world_size_ > 1 else ""
+        print(f"model written to {args.output} ({sum(synth.history_.epoch_seconds):.1f} s of training{ranks})")
+
+
+def _is_folder_output(path: str) -> bool:
+    """``out/``, an existing folder, or a name without a suffix: a folder of Parquet parts."""
+    return path.endswith(("/", os.sep)) or Path(path).is_dir() or Path(path).suffix == ""
+
+
+class _Interrupted(KeyboardInterrupt):
+    """Ctrl-C after some complete parts were kept."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
 
 
 def _cmd_sample(args) -> None:
-    from synthgan import TabularSynthesizer
+    from synthgan.io import SQLITE_SUFFIXES, TABLE_SUFFIXES
+    from synthgan.scale.blocks import BLOCK_ROWS
 
-    synth = TabularSynthesizer.load(args.model, device=args.device)
-    rows = synth.sample(args.n, conditions=parse_condition_args(args.condition), seed=args.seed)
-    write_table(rows, args.output)
-    print(f"{len(rows)} rows written to {args.output}")
+    out = args.output
+    folder = _is_folder_output(out)
+    on_dask = args.dask_workers is not None or args.scheduler is not None
+    if not folder and Path(out).suffix.lower() not in TABLE_SUFFIXES:
+        raise ConfigError(f"-o {out!r}: unknown output format {Path(out).suffix!r}; use one of "
+                          f"{', '.join(TABLE_SUFFIXES)}, or a folder (e.g. out/) for Parquet parts")
+    if (args.table or args.replace) and (folder or Path(out).suffix.lower() not in SQLITE_SUFFIXES):
+        raise ConfigError("--table and --replace apply to SQLite outputs (-o fixtures.sqlite)")
+    if not folder and (args.resume or on_dask):
+        option = "--resume" if args.resume else "--dask-workers/--scheduler"
+        raise ConfigError(f"{option} writes a folder of Parquet parts; give -o a folder such as out/")
+    common = dict(
+        seed=args.seed, conditions=parse_condition_args(args.condition),
+        block_rows=BLOCK_ROWS if args.block_rows is None else args.block_rows,
+    )
+    try:
+        if on_dask:
+            from synthgan.scale.dask_generate import dask_sample_to_parquet
+
+            result = dask_sample_to_parquet(
+                args.model, out, args.n, chunk_rows=args.chunk_rows, resume=args.resume, scheduler=args.scheduler,
+                n_workers=args.dask_workers, device=args.device, verbose=not args.quiet, **common,
+            )
+            print(f"{result.rows} rows written to {out} ({result.files} parquet parts, seed {result.seed})")
+            return
+        from synthgan import TabularSynthesizer
+        from synthgan.scale.streaming import STREAM_SUFFIXES, sample_to_file, stream_rows
+
+        synth = TabularSynthesizer.load(args.model, device=args.device)
+        if folder:
+            result = synth.sample_to_parquet(
+                out, args.n, chunk_rows=args.chunk_rows, resume=args.resume, verbose=not args.quiet, **common
+            )
+            print(f"{result.rows} rows written to {out} ({result.files} parquet parts, seed {result.seed})")
+        elif Path(out).suffix.lower() in STREAM_SUFFIXES:
+            result = sample_to_file(synth, out, args.n, chunk_rows=args.chunk_rows, verbose=not args.quiet, **common)
+            print(f"{result.rows} rows written to {out}")
+        else:  # formats written whole (SQLite): the same rows, in memory
+            rows = stream_rows(synth, args.n, **common)
+            path = write_table(rows, out, table=args.table, if_exists="replace" if args.replace else "fail")
+            print(f"{len(rows)} rows written to {path}" + (f" (table {args.table})" if args.table else ""))
+    except KeyboardInterrupt:
+        if folder:
+            raise _Interrupted(f"complete parts are kept in {out}; run again with --resume to finish") from None
+        raise
 
 
 def _check_output(path: str | None, suffixes: tuple[str, ...], option: str) -> None:
@@ -165,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     fit = sub.add_parser("fit", help="fit a tabular model on a CSV/Parquet table")
-    fit.add_argument("data", help="input table (.csv, .parquet, .jsonl)")
+    fit.add_argument("data", help="input table (.csv, .parquet, .jsonl, or a one-table .sqlite/.db)")
     fit.add_argument("-o", "--output", required=True, help="model file to write (e.g. model.synth)")
     fit.add_argument("--epochs", type=int, default=300)
     fit.add_argument("--batch-size", type=int, default=500)
@@ -181,15 +240,34 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("-q", "--quiet", action="store_true")
     fit.set_defaults(func=_cmd_fit)
 
-    sample = sub.add_parser("sample", help="sample rows from a fitted model")
+    sample = sub.add_parser(
+        "sample", help="sample rows from a fitted model, streamed chunk by chunk to a file or a folder of parts"
+    )
     sample.add_argument("model")
     sample.add_argument("-n", type=int, required=True, help="number of rows")
-    sample.add_argument("-o", "--output", required=True, help="output table (.csv, .parquet, .jsonl)")
+    sample.add_argument(
+        "-o", "--output", required=True,
+        help="output table (.csv, .parquet, .jsonl, .sqlite/.db), or a folder (out/) of Parquet parts with a manifest",
+    )
+    sample.add_argument("--table", help="SQLite table to write (default: the file's stem)")
+    sample.add_argument("--replace", action="store_true", help="replace that SQLite table if it exists")
     sample.add_argument(
         "--condition", action="append", help="COLUMN=VALUE or COLUMN=LOW..HIGH (repeatable)"
     )
-    sample.add_argument("--seed", type=int, default=None)
+    sample.add_argument("--seed", type=int, default=None, help="same seed, same rows (default: a fresh one)")
     sample.add_argument("--device", default="auto")
+    sample.add_argument("--chunk-rows", type=int, default=1_000_000, help="rows held in memory and written at a time")
+    sample.add_argument(
+        "--block-rows", type=int, default=None,
+        help="candidate rows per seeded block (default 16384); with the seed it fixes the rows",
+    )
+    sample.add_argument("--resume", action="store_true", help="finish an interrupted run into the same folder")
+    sample.add_argument(
+        "--dask-workers", type=int, metavar="N",
+        help="generate on a local Dask cluster of N worker processes (needs synthgan[dask]; folder output)",
+    )
+    sample.add_argument("--scheduler", metavar="ADDRESS", help="generate on this Dask scheduler (tcp://host:8786)")
+    sample.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sample.set_defaults(func=_cmd_sample)
 
     ev = sub.add_parser("evaluate", help="compare a synthetic table with the real one; write a report")
@@ -252,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     except SynthGANError as exc:
         print(f"synthgan {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"synthgan {args.command}: interrupted; nothing was written", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        detail = getattr(exc, "detail", "nothing was written")
+        print(f"synthgan {args.command}: interrupted; {detail}", file=sys.stderr)
         return 130
     return 0

@@ -13,7 +13,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 import torch
 from safetensors import SafetensorError
@@ -23,6 +23,9 @@ from tqdm.auto import tqdm
 from synthgan.config import TrainingConfig
 from synthgan.errors import ConfigError, ModelFileError, TrainingError
 from synthgan.io import atomic_path
+
+if TYPE_CHECKING:
+    from synthgan.scale.distributed import DistContext
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 
@@ -156,25 +159,39 @@ def train(
     precision: Precision,
     on_epoch_end: Callable[[int], None] | None = None,
     desc: str = "training",
+    dist: "DistContext | None" = None,
 ) -> TrainingHistory:
+    """Run ``config.epochs`` epochs of ``model.train_step``.
+
+    Under data-parallel training (``dist``, see :mod:`synthgan.scale.distributed`) every rank
+    runs this loop in step: losses are averaged over the ranks (so all of them see the same
+    NaN and stop together), only rank 0 shows progress and writes checkpoints (with every
+    rank's RNG state), and each rank resumes its own RNG from the shared checkpoint.
+    """
     history = TrainingHistory(precision=precision.name, device=str(precision.device))
     first = 1
     ckpt = Path(config.checkpoint_dir) / CHECKPOINT_NAME if config.checkpoint_dir else None
+    rank = 0 if dist is None else dist.rank
     if config.resume:
         if ckpt is None:
             raise ConfigError("resume=True needs checkpoint_dir")
         if ckpt.exists():
-            history = _load_checkpoint(ckpt, model)
+            history = _load_checkpoint(ckpt, model, rank)
             first = len(history.records) + 1
     for module in model.modules().values():
         module.train()
-    bar = tqdm(range(first, config.epochs + 1), desc=desc, disable=not config.verbose, unit="epoch")
+    quiet = not config.verbose or rank != 0
+    bar = tqdm(range(first, config.epochs + 1), desc=desc, disable=quiet, unit="epoch")
     for epoch in bar:
         start = time.perf_counter()
         totals: dict[str, torch.Tensor] = {}
         for _ in range(model.steps_per_epoch):
             for name, value in model.train_step().items():
                 totals[name] = totals.get(name, 0) + value.detach()
+        if dist is not None:
+            names = sorted(totals)
+            averaged = dist.mean(torch.stack([totals[k].float() for k in names]))
+            totals = dict(zip(names, averaged.unbind()))
         losses = {k: float(v) / model.steps_per_epoch for k, v in totals.items()}  # one sync an epoch
         bad = [k for k, v in losses.items() if not math.isfinite(v)]
         if bad:
@@ -187,7 +204,9 @@ def train(
         if ckpt is not None and (
             epoch == config.epochs or (config.checkpoint_every and epoch % config.checkpoint_every == 0)
         ):
-            _save_checkpoint(ckpt, model, history)
+            rngs = _rng_states(model, dist)
+            if rank == 0:
+                _save_checkpoint(ckpt, model, history, rngs)
         if on_epoch_end is not None:
             on_epoch_end(epoch)
     for module in model.modules().values():
@@ -195,7 +214,21 @@ def train(
     return history
 
 
-def _save_checkpoint(path: Path, model: Trainable, history: TrainingHistory) -> None:
+def _rng_states(model: Trainable, dist) -> dict[str, torch.Tensor]:
+    """The RNG states a checkpoint keeps: this process's, or every rank's under DDP."""
+    states = {"rng.model": model.generator.get_state(), "rng.global": torch.get_rng_state()}
+    if dist is None:
+        return states
+    out = dict(states)
+    for key, value in states.items():
+        for rank, gathered in enumerate(dist.gather_bytes(value)):
+            out[f"{key}.{rank}"] = gathered
+    return out
+
+
+def _save_checkpoint(
+    path: Path, model: Trainable, history: TrainingHistory, rngs: dict[str, torch.Tensor]
+) -> None:
     tensors, groups = {}, {}
     for name, module in model.modules().items():
         for key, value in module.state_dict().items():
@@ -206,8 +239,7 @@ def _save_checkpoint(path: Path, model: Trainable, history: TrainingHistory) -> 
         for index, values in state["state"].items():
             for key, value in values.items():
                 tensors[f"optim.{name}.{index}.{key}"] = torch.as_tensor(value).contiguous()
-    tensors["rng.model"] = model.generator.get_state()
-    tensors["rng.global"] = torch.get_rng_state()
+    tensors.update(rngs)
     meta = {
         "history": json.dumps(history.to_json()),
         "param_groups": json.dumps(groups),
@@ -218,7 +250,7 @@ def _save_checkpoint(path: Path, model: Trainable, history: TrainingHistory) -> 
         save_file({k: v.cpu() for k, v in tensors.items()}, str(tmp), metadata=meta)
 
 
-def _load_checkpoint(path: Path, model: Trainable) -> TrainingHistory:
+def _load_checkpoint(path: Path, model: Trainable, rank: int = 0) -> TrainingHistory:
     try:
         from safetensors import safe_open
 
@@ -244,6 +276,6 @@ def _load_checkpoint(path: Path, model: Trainable) -> TrainingHistory:
                 index, field_name = key[len(prefix) :].split(".", 1)
                 state.setdefault(int(index), {})[field_name] = value
         opt.load_state_dict({"state": state, "param_groups": groups[name]})
-    model.generator.set_state(tensors["rng.model"])
-    torch.set_rng_state(tensors["rng.global"])
+    model.generator.set_state(tensors.get(f"rng.model.{rank}", tensors["rng.model"]))
+    torch.set_rng_state(tensors.get(f"rng.global.{rank}", tensors["rng.global"]))
     return TrainingHistory.from_json(json.loads(meta["history"]))

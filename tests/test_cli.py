@@ -345,3 +345,21 @@ def test_fit_images_and_sample_images(tmp_path, capsys):
     assert code == 2 and "bird" in err and not (tmp_path / "bad").exists()
     code, _, err = run(capsys, "fit-images", tmp_path / "nowhere", "-o", tmp_path / "x.synth")
     assert code == 2 and "nowhere" in err and not (tmp_path / "x.synth").exists()
+
+
+def test_sample_writes_a_sqlite_table_and_replaces_it_only_when_asked(model_file, tmp_path, capsys):
+    import sqlite3
+
+    db = tmp_path / "fixtures.sqlite"
+    code, out, err = run(capsys, "sample", model_file, "-n", 30, "--seed", 7, "-o", db, "--table", "customers")
+    assert code == 0, err
+    with sqlite3.connect(db) as con:
+        assert con.execute("select count(*) from customers").fetchone()[0] == 30
+    code, _, err = run(capsys, "sample", model_file, "-n", 5, "-o", db, "--table", "customers")
+    assert code == 2 and "customers" in err  # an existing table is not silently overwritten
+    code, _, err = run(capsys, "sample", model_file, "-n", 5, "-o", db, "--table", "customers", "--replace")
+    assert code == 0, err
+    with sqlite3.connect(db) as con:
+        assert con.execute("select count(*) from customers").fetchone()[0] == 5
+    code, _, err = run(capsys, "sample", model_file, "-n", 5, "-o", tmp_path / "x.csv", "--table", "t")
+    assert code == 2 and "SQLite" in err

@@ -64,6 +64,8 @@ def evaluate(
     inception : images only: add InceptionV3 FID and KID (needs ``synthgan[fid]``; slow on a CPU).
     privacy : what a DP fit spent (``synth.privacy_``), recorded in the privacy section.
 
+    Notes
+    -----
     Images: pass each set as ``(images, labels)``, ``(images,)`` or a bare uint8 array of shape
     (N,H,W) or (N,H,W,C). The report then has ``image_fidelity`` (domain FID in the feature
     space of a CNN trained on the real images, per-class accuracy of that CNN on synthetic

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from typing import Callable
 
 import torch
 
@@ -19,7 +20,12 @@ TAU = 0.2
 
 
 class CTGANModel:
-    """Networks, optimisers and one training step; implements ``training.Trainable``."""
+    """Networks, optimisers and one training step; implements ``training.Trainable``.
+
+    ``net_g`` and ``net_d`` are the plain networks (saved, checkpointed, sampled from);
+    ``train_g`` and ``train_d`` are what the training step calls: the same networks, or
+    their DistributedDataParallel wrappers after :meth:`distribute`.
+    """
 
     def __init__(
         self,
@@ -39,11 +45,20 @@ class CTGANModel:
         self.batch_size = math.ceil(config.batch_size / config.pac) * config.pac
         self.net_g = Generator(config.embedding_dim + cond, config.generator_dim, layout.width).to(self.device)
         self.net_d = Discriminator(layout.width + cond, config.discriminator_dim, config.pac).to(self.device)
+        self.train_g, self.train_d = self.net_g, self.net_d
         self.generator = torch.Generator(self.device)
         if seed is not None:
             self.generator.manual_seed(seed)
         else:
             self.generator.seed()
+
+    def distribute(self, wrap: Callable[[torch.nn.Module], torch.nn.Module]) -> None:
+        """Train through ``wrap(net)`` (DistributedDataParallel): gradients are averaged
+        over the ranks at every backward, and the wrapper broadcasts rank 0's weights."""
+        self.train_g, self.train_d = wrap(self.net_g), wrap(self.net_d)
+
+    def undistribute(self) -> None:
+        self.train_g, self.train_d = self.net_g, self.net_d
 
     # -- training -------------------------------------------------------------------------
     def prepare(self, data: torch.Tensor, fingerprint_of: dict) -> None:
@@ -80,7 +95,7 @@ class CTGANModel:
 
     def _fake(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with self.precision.autocast():
-            raw = self.net_g(torch.cat([self._noise(len(cond)), cond], dim=1))
+            raw = self.train_g(torch.cat([self._noise(len(cond)), cond], dim=1))
         return raw, self.ops.activate(raw, TAU, self.generator)
 
     def train_step(self) -> dict[str, torch.Tensor]:
@@ -93,7 +108,7 @@ class CTGANModel:
             self._critic_steps += 1
             penalise = cfg.gp_weight > 0 and self._critic_steps % cfg.gp_every == 0
             with prec.autocast():  # one region: weights are cast to bf16 once per step
-                scores = self.net_d(torch.cat([fake, real])).float()
+                scores = self.train_d(torch.cat([fake, real])).float()
                 n_fake = len(fake) // cfg.pac
                 loss_d = scores[:n_fake].mean() - scores[n_fake:].mean()
                 loss_total = loss_d
@@ -106,6 +121,7 @@ class CTGANModel:
         cond, _ = self.sampler.sample_train(n, self.generator)
         with prec.autocast():
             raw, fake = self._fake(cond)
+            # the plain critic: its gradients here are never used, so DDP need not average them
             critic = self.net_d(torch.cat([fake, cond], dim=1)).float()
             loss_g = -critic.mean() + self.ops.condition_loss(raw, cond)
         self.opt_g.zero_grad(set_to_none=True)
@@ -114,7 +130,12 @@ class CTGANModel:
         return {"generator": loss_g.detach(), "discriminator": loss_total.detach()}
 
     def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """WGAN-GP on pac-groups; the norm and penalty are computed in fp32."""
+        """WGAN-GP on pac-groups; the norm and penalty are computed in fp32.
+
+        The penalty's forward goes through the plain critic: DDP cannot differentiate twice
+        through its wrapper, and the critic's one backward (this graph plus the wrapped
+        forward's) still averages every gradient over the ranks once.
+        """
         pac, width = self.config.pac, real.shape[1]
         alpha = torch.rand((len(real) // pac, 1, 1), device=self.device, generator=self.generator)
         alpha = alpha.expand(-1, pac, width).reshape(-1, width)

@@ -16,10 +16,15 @@ from synthgan.base import Synthesizer
 from synthgan.config import TabularConfig, validate
 from synthgan.errors import ConditionError, ConfigError, DataError, ModelFileError, PrivacyFilterError
 from synthgan.io import read_table
+from synthgan.scale.distributed import DistContext
+from synthgan.scale.distributed import requested as requested_distributed
+from synthgan.scale.distributed import setup as setup_distributed
+from synthgan.scale.tabular_ddp import local_counts, rank_seed, shared_transformer
 from synthgan.schema import ColumnKind, Metadata, Schema, detect_schema
 from synthgan.serialization import load_model, save_model
 from synthgan.tabular.conditions import native_condition, parse_conditions
 from synthgan.tabular.model import CTGANModel
+from synthgan.tabular.sampler import ConditionSampler
 from synthgan.tabular.transformer import TableTransformer
 from synthgan.training import Precision, TrainingHistory, resolve_device, seeded, train
 
@@ -28,13 +33,20 @@ MODEL_KIND = "tabular"
 SAMPLE_CHUNK = 65_536
 #: rejection sampling gives up after drawing this many times the requested rows
 MAX_DRAW_FACTOR = 200
+_DP_AND_DDP = (
+    "dp: differentially private training does not run data-parallel (the DP-SGD accountant "
+    "assumes one process); train it in one process, or pass distributed=False"
+)
 
 
 class TabularSynthesizer(Synthesizer):
     """CTGAN-style conditional GAN for tables (Xu et al., 2019), fast on CPU and GPU.
 
     Parameters mirror :class:`synthgan.config.TabularConfig`, where each is documented;
-    they are validated when ``fit`` starts.
+    they are validated when ``fit`` starts. One more, ``distributed``, says how ``fit`` runs
+    (it does not change the model): ``"auto"`` (the default) trains data-parallel when
+    launched by ``torchrun`` with several processes, ``True`` requires that, ``False``
+    never does it (see :meth:`fit`).
 
     Examples
     --------
@@ -74,6 +86,7 @@ class TabularSynthesizer(Synthesizer):
         checkpoint_dir: str | None = None,
         checkpoint_every: int = 0,
         resume: bool = False,
+        distributed: bool | str = "auto",
     ):
         self.epochs = epochs
         self.batch_size = batch_size
@@ -100,6 +113,7 @@ class TabularSynthesizer(Synthesizer):
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.resume = resume
+        self.distributed = distributed
 
     # -- fit ------------------------------------------------------------------------------
     def fit(
@@ -112,55 +126,106 @@ class TabularSynthesizer(Synthesizer):
 
         ``metadata`` overrides detected column kinds (``{"zip": "categorical"}``).
         ``on_epoch_end(epoch, self)`` runs after every epoch (e.g. to track quality).
+
+        Data-parallel training (``distributed``, on by default under ``torchrun`` with
+        several processes): each rank trains on rows ``rank::world_size`` of the table
+        (from a Parquet path, each reads only its rows); rank 0 fits the transformer on every
+        row and broadcasts its state; ``DistributedDataParallel`` averages gradients over the
+        ranks (NCCL on GPUs, gloo on CPU). ``batch_size`` is per rank, so a step sees
+        ``world_size * batch_size`` rows and an epoch (one pass over the whole table) has
+        ``world_size`` times fewer steps; learning rates are used as given. To match a
+        single-process run step for step, divide ``batch_size`` by the number of processes.
+        Every rank ends with the same model; only rank 0 writes checkpoints and :meth:`save`
+        (``checkpoint_dir`` must be on storage every rank sees); ``on_epoch_end`` runs on
+        every rank. ``dp`` cannot be combined with it (a ``ConfigError``).
         """
-        config = validate(TabularConfig, type(self).__name__, **self.get_params())
-        device = resolve_device(config.device)
-        if isinstance(data, (str, os.PathLike)):
-            data = read_table(data)
+        config = self._validated_config()
+        if config.dp is not None and self.distributed is True:
+            raise ConfigError(_DP_AND_DDP)
+        ctx = None
+        if requested_distributed(self.distributed, type(self).__name__):
+            if config.dp is not None:
+                raise ConfigError(_DP_AND_DDP)
+            ctx = setup_distributed(config.device)
+        try:
+            self._fit(config, data, metadata, on_epoch_end, ctx)
+        except BaseException:
+            if ctx is not None:
+                ctx.close(failed=True)
+            raise
+        if ctx is not None:
+            ctx.close()
+        return self
+
+    def _fit(self, config: TabularConfig, data, metadata, on_epoch_end, ctx: DistContext | None) -> None:
         timings = {}
-        start = time.perf_counter()
-        schema = detect_schema(data, metadata)
-        if all(c.kind is ColumnKind.ID for c in schema.columns):
-            raise DataError("every column is an identifier; there is nothing to model")
-        if config.id_columns == "drop":
-            dropped = [c.name for c in schema.columns if c.kind is ColumnKind.ID]
-            if dropped:
-                warnings.warn(f"identifier columns {dropped} are dropped from the synthetic data", stacklevel=2)
-            schema = Schema(tuple(c for c in schema.columns if c.kind is not ColumnKind.ID))
-        timings["schema_s"] = time.perf_counter() - start
-
         rng = np.random.default_rng(config.seed)
+        model_class, train_config, model_seed = CTGANModel, config, config.seed
         start = time.perf_counter()
-        model_class, train_config = CTGANModel, config
-        if config.dp is None:
-            transformer = TableTransformer(config.max_modes, config.gmm_subsample, config.enforce_bounds)
-            transformer.fit(data, schema, rng)
-        else:
-            train_config = _dp_training_config(config)
-            from synthgan.tabular.private import DPCTGANModel, fit_private_transformer
+        if ctx is None:
+            device = resolve_device(config.device)
+            if isinstance(data, (str, os.PathLike)):
+                data = read_table(data)
+            schema = _model_schema(data, metadata, config)
+            timings["schema_s"] = time.perf_counter() - start
+            start = time.perf_counter()
+            if config.dp is None:
+                transformer = TableTransformer(config.max_modes, config.gmm_subsample, config.enforce_bounds)
+                transformer.fit(data, schema, rng)
+            else:
+                train_config = _dp_training_config(config)
+                from synthgan.tabular.private import DPCTGANModel, fit_private_transformer
 
-            model_class = DPCTGANModel
-            transformer, data = fit_private_transformer(data, schema, train_config, rng)
+                model_class = DPCTGANModel
+                transformer, data = fit_private_transformer(data, schema, train_config, rng)
+            transform_rng = rng
+        else:
+            device = ctx.device
+            schema_of = lambda frame: _model_schema(frame, metadata, config)  # noqa: E731
+            transformer, exact_index, data = shared_transformer(ctx, data, schema_of, config, rng)
+            model_seed = rank_seed(config.seed, ctx.rank)
+            transform_rng = rng if ctx.is_main else np.random.default_rng(model_seed)
         timings["transformer_fit_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        matrix = torch.from_numpy(transformer.transform(data, rng)).to(device)
+        matrix = torch.from_numpy(transformer.transform(data, transform_rng)).to(device)
         timings["transform_s"] = time.perf_counter() - start
 
         precision = Precision(device, train_config.amp)
         start = time.perf_counter()
-        with seeded(config.seed, device):
-            model = model_class(transformer.layout, _counts(transformer), train_config, precision, config.seed)
-            model.prepare(matrix, {"transformer": transformer.state(), "config": _fingerprint_options(config)})
+        # under DDP the sampler draws this rank's rows, so it counts this rank's categories
+        counts = _counts(transformer) if ctx is None else local_counts(matrix, transformer.layout)
+        fingerprint_of = {"transformer": transformer.state(), "config": _fingerprint_options(config)}
+        if ctx is not None:
+            fingerprint_of["world_size"] = ctx.world_size
+        with seeded(model_seed, device):
+            model = model_class(transformer.layout, counts, train_config, precision, model_seed)
+            model.prepare(matrix, fingerprint_of)
+            if ctx is not None:
+                model.steps_per_epoch = ctx.min_int(model.steps_per_epoch)  # ranks step in lockstep
+                model.distribute(ctx.wrap)
             self.transformer_, self.model_, self.config_ = transformer, model, config
             callback = None if on_epoch_end is None else (lambda epoch: on_epoch_end(epoch, self))
-            self.history_ = train(model, train_config, precision, callback, desc="TabularSynthesizer")
+            self.history_ = train(model, train_config, precision, callback, desc="TabularSynthesizer", dist=ctx)
         self.privacy_ = _privacy_spent(model, config)
-        self.exact_index_ = _exact_index(data, schema) if config.dp is None else None
+        if ctx is None:
+            self.exact_index_ = _exact_index(data, transformer.schema) if config.dp is None else None
+        else:
+            model.undistribute()
+            ctx.broadcast_buffers(model.net_g)  # batch-norm statistics: rank 0's everywhere
+            model.sampler = ConditionSampler(transformer.layout, _counts(transformer).to(device))
+            self.exact_index_ = exact_index
+        self.world_size_, self.rank_ = (1, 0) if ctx is None else (ctx.world_size, ctx.rank)
         timings["train_s"] = time.perf_counter() - start
         model.data = None  # the training matrix is not kept
         self.timings_ = timings
         self._sample_generator = self._new_generator(config.seed)
-        return self
+
+    def _validated_config(self) -> TabularConfig:
+        """The options as a TabularConfig; ``distributed`` is checked apart (it does not
+        change the model, only how it is trained)."""
+        params = self.get_params()
+        params.pop("distributed")
+        return validate(TabularConfig, type(self).__name__, **params)
 
     @property
     def columns(self) -> list:
@@ -270,16 +335,67 @@ class TabularSynthesizer(Synthesizer):
             choices.append(c.to(torch.int32).cpu().numpy())
         return self.transformer_.inverse_transform(np.concatenate(scalars), np.concatenate(choices), np_rng)
 
+    def sample_to_parquet(
+        self,
+        path: str | os.PathLike,
+        n: int,
+        *,
+        chunk_rows: int = 1_000_000,
+        seed: int | None = None,
+        conditions: dict | None = None,
+        privacy="exact",
+        resume: bool = False,
+        block_rows: int | None = None,
+        verbose: bool | None = None,
+    ):
+        """Write ``n`` rows to the folder ``path`` as Parquet parts, ``chunk_rows`` at a time.
+
+        For more rows than fit in memory: memory is bounded by ``chunk_rows``, not ``n``.
+        The folder gets ``part-000000.parquet``, ... (each ``chunk_rows`` rows, the last
+        fewer) and a manifest ``_synthgan.json``; ``pandas.read_parquet(path)`` reads the
+        rows back in order. ``conditions`` and ``privacy`` work as in :meth:`sample`, and
+        exactly ``n`` rows that satisfy and pass them are written.
+
+        The rows are drawn in blocks of ``block_rows`` candidates (default
+        :data:`synthgan.scale.BLOCK_ROWS`), each seeded from ``(seed, block number)``, so the
+        same model, seed, ``block_rows``, conditions and privacy give the same rows whatever
+        ``chunk_rows`` is (and the same as ``synthgan.scale.dask_sample_to_parquet``).
+        ``seed=None`` draws a fresh seed, recorded in the manifest and the result.
+
+        Parts are written to temporary names and renamed when complete; the manifest, also
+        replaced atomically, lists the complete ones. An interrupted run leaves complete
+        files only, and ``resume=True`` continues it (same model and settings, else a
+        ``ConfigError`` says what differs). Without ``resume`` the folder must be new or
+        empty. Returns a :class:`synthgan.scale.StreamResult`; ``verbose`` shows rows/s.
+        """
+        from synthgan.scale.blocks import BLOCK_ROWS
+        from synthgan.scale.streaming import sample_to_parquet
+
+        return sample_to_parquet(
+            self, path, n, chunk_rows=chunk_rows, seed=seed, conditions=conditions, privacy=privacy,
+            resume=resume, block_rows=BLOCK_ROWS if block_rows is None else block_rows,
+            verbose=self.verbose if verbose is None else verbose,
+        )
+
     # -- persistence ----------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
-        """Write a single-file model: safetensors weights + JSON state, no pickle."""
+        """Write a single-file model: safetensors weights + JSON state, no pickle.
+
+        After data-parallel training only rank 0 writes (every rank holds the same model);
+        the other ranks return ``path`` without writing.
+        """
         self._check_fitted()
+        if getattr(self, "rank_", 0) != 0:
+            return Path(path)
         state = {
-            "params": {k: _json_param(v) for k, v in self.get_params().items()},
+            # `distributed` says how a fit ran, not what the model is: model files leave it out
+            "params": {k: _json_param(v) for k, v in self.get_params().items() if k != "distributed"},
             "privacy": self.privacy_,
             "transformer": self.transformer_.state(),
             "history": self.history_.to_json(),
         }
+        if getattr(self, "world_size_", 1) > 1:
+            state["training"] = {"world_size": self.world_size_, "global_batch_size": self.world_size_ * self.model_.batch_size}
         tensors = {f"generator.{k}": v for k, v in self.model_.net_g.state_dict().items()}
         tensors["condition_counts"] = self.model_.sampler.counts
         if self.exact_index_ is not None:  # 8 bytes per training row: hashes, not rows
@@ -297,7 +413,7 @@ class TabularSynthesizer(Synthesizer):
                 params[key] = tuple(params[key])
             params["device"] = device
             synth = cls(**params)
-            config = validate(TabularConfig, cls.__name__, **synth.get_params())
+            config = synth._validated_config()
             transformer = TableTransformer.from_state(state["transformer"])
             dev = resolve_device(config.device)
             model = CTGANModel(
@@ -314,6 +430,7 @@ class TabularSynthesizer(Synthesizer):
         synth.transformer_, synth.model_, synth.config_ = transformer, model, config
         synth.history_ = TrainingHistory.from_json(state["history"])
         synth.privacy_ = state.get("privacy")
+        synth.world_size_, synth.rank_ = state.get("training", {}).get("world_size", 1), 0
         synth.exact_index_ = None
         if "exact_index" in state:
             from synthgan.privacy.exact import ExactMatchIndex
@@ -329,6 +446,19 @@ def _exact_index(data: pd.DataFrame, schema: Schema):
     from synthgan.privacy.exact import ExactMatchIndex  # the release check, applied at sampling
 
     return ExactMatchIndex.build(data, schema)
+
+
+def _model_schema(data: pd.DataFrame, metadata, config: TabularConfig) -> Schema:
+    """Detected column kinds, less identifier columns when ``id_columns="drop"``."""
+    schema = detect_schema(data, metadata)
+    if all(c.kind is ColumnKind.ID for c in schema.columns):
+        raise DataError("every column is an identifier; there is nothing to model")
+    if config.id_columns == "drop":
+        dropped = [c.name for c in schema.columns if c.kind is ColumnKind.ID]
+        if dropped:
+            warnings.warn(f"identifier columns {dropped} are dropped from the synthetic data", stacklevel=4)
+        schema = Schema(tuple(c for c in schema.columns if c.kind is not ColumnKind.ID))
+    return schema
 
 
 def _json_param(value):
