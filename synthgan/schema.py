@@ -295,3 +295,15 @@ def detect_schema(df: pd.DataFrame, metadata: "Metadata | dict | None" = None) -
 def _plain(value):
     """NumPy scalars -> Python scalars, so values survive JSON unchanged."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def category_text(value, missing: str) -> str:
+    """A category value as text, so 1, 1.0 and "1" (as read from CSV or Parquet) and True and
+    "True" compare equal; missing values (None, NaN, NA, NaT) become ``missing``."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return missing
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating)) and float(value).is_integer()):
+        return str(int(value))
+    return str(value)

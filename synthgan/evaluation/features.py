@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from synthgan.schema import category_text as schema_category_text
 from synthgan.schema import DISCRETE_KINDS, ColumnKind, Schema
 
 #: model families every utility metric is computed with: a linear model and boosted trees
@@ -75,13 +76,7 @@ def model_frame(df: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
 
 def category_text(value) -> str:
     """A category as text, so 1, 1.0 and True read the same from CSV and Parquet."""
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
-        return MISSING
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating)) and float(value).is_integer()):
-        return str(int(value))
-    return str(value)
+    return schema_category_text(value, MISSING)
 
 
 def preprocessor(spec: FeatureSpec) -> ColumnTransformer:

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from synthgan.schema import category_text as schema_category_text
 from synthgan.schema import DISCRETE_KINDS, ColumnKind, Schema
 
 #: categories per column with their own coordinate; rarer ones share one
@@ -47,13 +48,7 @@ NUMERIC_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.INTEGER, ColumnKind.DATETIME)
 
 def category_text(value) -> str:
     """A category as text, so 1, 1.0 and "1" match (as read from CSV or Parquet); NaN -> MISSING."""
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
-        return MISSING
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating)) and float(value).is_integer()):
-        return str(int(value))
-    return str(value)
+    return schema_category_text(value, MISSING)
 
 
 def category_texts(series: pd.Series) -> np.ndarray:
