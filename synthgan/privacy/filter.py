@@ -61,8 +61,20 @@ class FilterOptions(_Frozen):
     verbose: bool = True
 
 
+class PassCounts:
+    """``n_input`` and ``pass_rate`` of a filter result holding ``kept`` and ``dropped``."""
+
+    @property
+    def n_input(self) -> int:
+        return len(self.kept) + len(self.dropped)
+
+    @property
+    def pass_rate(self) -> float:
+        return len(self.kept) / self.n_input if self.n_input else float("nan")
+
+
 @dataclass(frozen=True)
-class FilterResult:
+class FilterResult(PassCounts):
     """What :meth:`PrivacyFilter.filter` kept and dropped, and why.
 
     ``kept`` holds the released rows (generalised ones rewritten), ``dropped`` the others as
@@ -79,14 +91,6 @@ class FilterResult:
     n_generalised: int = 0  # kept rows whose quasi-identifiers were generalised
     threshold: float | None = None
     distances: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
-
-    @property
-    def n_input(self) -> int:
-        return len(self.kept) + len(self.dropped)
-
-    @property
-    def pass_rate(self) -> float:
-        return len(self.kept) / self.n_input if self.n_input else float("nan")
 
     def __repr__(self) -> str:
         why = ", ".join(f"{k} {v}" for k, v in self.counts.items())

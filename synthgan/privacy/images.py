@@ -22,7 +22,7 @@ from pydantic import Field
 
 from synthgan.config import _Frozen, validate
 from synthgan.errors import DataError, NotFittedError
-from synthgan.privacy.filter import THRESHOLD_ROWS
+from synthgan.privacy.filter import THRESHOLD_ROWS, PassCounts
 from synthgan.privacy.space import MAX_BLOCK, nearest
 
 IMAGE_REASONS = ("exact_match", "dcr")
@@ -38,7 +38,7 @@ class ImageFilterOptions(_Frozen):
 
 
 @dataclass(frozen=True)
-class ImageFilterResult:
+class ImageFilterResult(PassCounts):
     """Kept and dropped images (and labels, when given), each dropped image's reason, counts."""
 
     kept: np.ndarray
@@ -50,14 +50,6 @@ class ImageFilterResult:
     threshold: float
     distances: np.ndarray  # per input image; NaN for exact copies (not computed)
     kept_index: np.ndarray  # positions of the kept images in the input
-
-    @property
-    def n_input(self) -> int:
-        return len(self.kept) + len(self.dropped)
-
-    @property
-    def pass_rate(self) -> float:
-        return len(self.kept) / self.n_input if self.n_input else float("nan")
 
 
 def _points(array, name: str) -> np.ndarray:
