@@ -1,6 +1,6 @@
 """synthgan ImageSynthesizer on BreastMNIST: does a classifier learn from its images?
 
-    python benchmarks/bench_images.py --epochs 300
+    python benchmarks/bench_images.py            # ImageSynthesizer's defaults (300 epochs)
 
 Trains the class-conditional GAN on BreastMNIST's train split (546 ultrasound images,
 28x28, 0 = malignant (27%), 1 = normal/benign), then trains one small CNN classifier per
@@ -76,8 +76,8 @@ def scores(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> dict:
     }
 
 
-def throughput(x, y, epochs: int, amp, channels: int) -> tuple[float, float]:
-    model = ImageSynthesizer(epochs=epochs, channels=channels, seed=0, verbose=False, amp=amp).fit(x, y)
+def throughput(x, y, epochs: int, amp, options: dict) -> tuple[float, float]:
+    model = ImageSynthesizer(epochs=epochs, seed=0, verbose=False, amp=amp, **options).fit(x, y)
     train_rate = epochs * model.model_.steps_per_epoch * model.model_.batch_size / sum(model.history_.epoch_seconds)
     model.sample(64, seed=0)
     t0 = time.perf_counter()
@@ -90,10 +90,12 @@ def main(argv=None) -> None:
     p.add_argument("--epochs", type=int, default=300)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--clf-seeds", type=int, default=3)
-    p.add_argument("--channels", type=int, default=64, help="base width of the GAN's networks")
-    p.add_argument("--lr-g", type=float, default=1e-3)
-    p.add_argument("--lr-d", type=float, default=1e-3)
-    p.add_argument("--d-steps", type=int, default=1)
+    # GAN options left unset use ImageSynthesizer's defaults
+    p.add_argument("--channels", type=int, help="base width of the GAN's networks")
+    p.add_argument("--lr-g", type=float)
+    p.add_argument("--lr-d", type=float)
+    p.add_argument("--d-steps", type=int)
+    p.add_argument("--class-loss", type=float, help="weight of the auxiliary class head (0: off)")
     p.add_argument("--data", help="path to breastmnist.npz")
     p.add_argument("--no-write", action="store_true")
     p.add_argument("--report", default="/tmp/breastmnist_report.html", help="where to write the evaluate() HTML")
@@ -104,10 +106,12 @@ def main(argv=None) -> None:
         x_test, y_test = data["test_images"], data["test_labels"].reshape(-1)
 
     t0 = time.perf_counter()
-    gen = ImageSynthesizer(
-        epochs=args.epochs, channels=args.channels, seed=args.seed, verbose=True,
-        generator_lr=args.lr_g, discriminator_lr=args.lr_d, d_steps=args.d_steps,
-    )
+    options = {
+        "channels": args.channels, "generator_lr": args.lr_g, "discriminator_lr": args.lr_d,
+        "d_steps": args.d_steps, "class_loss": args.class_loss,
+    }
+    options = {k: v for k, v in options.items() if v is not None}
+    gen = ImageSynthesizer(epochs=args.epochs, seed=args.seed, verbose=True, **options)
     gen.fit(x_train, y_train)
     fit_s = time.perf_counter() - t0
 
@@ -146,18 +150,22 @@ def main(argv=None) -> None:
         grid_path = Path(args.report).with_suffix(".png")
     labelled_grid(grid_rows, scale=3).save(grid_path)
 
+    options_shown = ("channels", "d_steps", "generator_lr", "discriminator_lr", "class_loss")
     speed_epochs = 3
-    fp32 = throughput(x_train, y_train, speed_epochs, False, args.channels)
-    bf16 = throughput(x_train, y_train, speed_epochs, True, args.channels)
+    fp32 = throughput(x_train, y_train, speed_epochs, False, options)
+    bf16 = throughput(x_train, y_train, speed_epochs, True, options)
 
     machine = C.machine()
     rows = [[arm] + [C.fmt(results[arm][k]) for k in ("roc_auc", "accuracy", "balanced_accuracy", "minority_recall")]
             for arm in arms]
     body = "\n".join([
-        f"Command: `python benchmarks/bench_images.py --epochs {args.epochs} --channels {args.channels}` ({machine.get('date', '')})",
+        "## bench_images: ImageSynthesizer on BreastMNIST",
+        "",
+        f"Command: `python {' '.join(['benchmarks/bench_images.py'] + list(argv if argv is not None else sys.argv[1:]))}` "
+        f"({machine.get('date', '')})",
         f"Machine: {machine}",
         "",
-        f"GAN fit (channels={args.channels}): {args.epochs} epochs on 546 train images in {fit_s:.0f} s ({gen.history_.precision}, "
+        f"GAN fit ({', '.join(f'{k}={getattr(gen.config_, k)}' for k in options_shown)}): {args.epochs} epochs on 546 train images in {fit_s:.0f} s ({gen.history_.precision}, "
         f"{gen.history_.device}). Classifier: a 3-layer CNN, mean of {args.clf_seeds} seeds, tested on the "
         "156 real test images (class 0, malignant, is the minority and the recall column's class).",
         "",

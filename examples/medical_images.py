@@ -31,11 +31,11 @@ from synthgan.image.grid import labelled_grid
 HERE = Path(globals().get("__file__", "medical_images.py")).resolve().parent
 OUTPUT = Path(os.environ.get("SYNTHGAN_EXAMPLES_OUT", HERE / "output"))
 parser = argparse.ArgumentParser(description="Fit the image GAN on scarce medical images and measure its use.")
-parser.add_argument("--full", action="store_true", help="300 epochs at full width (the real run)")
+parser.add_argument("--full", action="store_true", help="300 epochs, the library default (the real run)")
 parser.add_argument("--out", type=Path, default=OUTPUT / "medical_images", help="folder for the outputs")
 parser.add_argument("--seed", type=int, default=0)
 args, _ = parser.parse_known_args()  # parse_known_args: a notebook kernel passes arguments of its own
-EPOCHS, CHANNELS = (300, 64) if args.full else (12, 32)
+EPOCHS = 300 if args.full else 12
 args.out.mkdir(parents=True, exist_ok=True)
 
 # %% [markdown]
@@ -63,7 +63,7 @@ print(f"{source}: {len(x_train)} training images {x_train.shape[1:]}, per class 
 
 # %%
 start = time.perf_counter()
-gen = ImageSynthesizer(epochs=EPOCHS, channels=CHANNELS, seed=args.seed, verbose=False).fit(x_train, y_train)
+gen = ImageSynthesizer(epochs=EPOCHS, seed=args.seed, verbose=False).fit(x_train, y_train)
 fit_s = time.perf_counter() - start
 x_synth, y_synth = gen.sample(len(x_train), seed=args.seed, return_labels=True)  # the training class balance
 y_synth = np.asarray(y_synth)

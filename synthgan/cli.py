@@ -201,6 +201,7 @@ def _cmd_fit_images(args) -> None:
         seed=args.seed,
         verbose=not args.quiet,
         channels=args.channels,
+        class_loss=args.class_loss,
     )
     gen.fit(args.images, split=args.split)
     gen.save(args.output)
@@ -292,9 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit_images.add_argument("images", help="folder (one subfolder per class) or MedMNIST-style .npz")
     fit_images.add_argument("-o", "--output", required=True, help="model file to write")
     fit_images.add_argument("--split", default="train", help=".npz split: train, val or test")
-    fit_images.add_argument("--epochs", type=int, default=200)
+    fit_images.add_argument("--epochs", type=int, default=300)
     fit_images.add_argument("--batch-size", type=int, default=64)
-    fit_images.add_argument("--channels", type=int, default=64, help="base network width")
+    fit_images.add_argument("--channels", type=int, default=32, help="base network width")
+    fit_images.add_argument(
+        "--class-loss", type=float, default=1.0, help="weight of the auxiliary class head (0: projection only)"
+    )
     fit_images.add_argument("--seed", type=int, default=None)
     fit_images.add_argument("--device", default="auto")
     amp_images = fit_images.add_mutually_exclusive_group()

@@ -104,13 +104,18 @@ def validate(model: type[BaseModel], owner: str, **values) -> BaseModel:
 class ImageConfig(TrainingConfig):
     """Class-conditional image GAN options; defaults suit a few hundred 28x28 to 64x64 images."""
 
-    epochs: int = Field(200, ge=1, description="passes over the images")
+    epochs: int = Field(300, ge=1, description="passes over the images")
     batch_size: int = Field(64, ge=2, description="images per step")
     noise_dim: int = Field(128, ge=1, description="latent dimension")
-    channels: int = Field(64, ge=8, description="base width of both networks")
-    generator_lr: float = Field(1e-3, gt=0, description="Adam(0, 0.99) as in StyleGAN2-ADA's small-set runs")
-    discriminator_lr: float = Field(1e-3, gt=0)
-    d_steps: int = Field(1, ge=1, le=10, description="discriminator updates per generator update (SNGAN uses 5)")
+    channels: int = Field(32, ge=8, description="base width of both networks")
+    generator_lr: float = Field(2e-4, gt=0, description="Adam(0, 0.99), as in StyleGAN2-ADA")
+    discriminator_lr: float = Field(2e-4, gt=0)
+    d_steps: int = Field(
+        2, ge=1, le=10, description="discriminator updates per generator update; with 1 the critic collapses on small sets"
+    )
+    class_loss: float = Field(
+        1.0, ge=0, le=10, description="weight of an auxiliary class head (AC-GAN, real images only); 0: off"
+    )
     ema_images: int = Field(
         10_000, ge=1, description="half-life, in images, of the EMA of generator weights used for sampling"
     )

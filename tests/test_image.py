@@ -145,15 +145,6 @@ def _mean_image_gap(fake: np.ndarray, real: np.ndarray) -> float:
     return float(np.abs(fake.reshape(len(fake), -1).mean(0) - real.reshape(len(real), -1).mean(0)).mean())
 
 
-def test_short_fit_learns_class_structure():
-    """Samples of each class resemble their own class's real mean image more than the other's."""
-    x, y = _blobs(n=200, size=16)
-    model = ImageSynthesizer(epochs=30, batch_size=32, channels=16, seed=0, verbose=False).fit(x, y)
-    for own, other in (("left", "right"), ("right", "left")):
-        fake = model.sample(64, labels=[own] * 64, seed=0)
-        assert 2 * _mean_image_gap(fake, x[y == own]) < _mean_image_gap(fake, x[y == other])
-
-
 def test_short_real_fit_on_breastmnist():
     """A short real training on a real medical set: samples move from noise towards the data."""
     path = DATASETS / "breastmnist.npz"
@@ -171,3 +162,47 @@ def test_short_real_fit_on_breastmnist():
     flat = float(np.abs(real_mean - real_mean.mean()).mean())  # a flat grey image scores ~30
     assert gaps[10] < gaps[1] and gaps[10] < 0.5 * flat
     assert fake.std() > 0.5 * x.std()  # not collapsed to a flat image
+
+
+def test_class_head_learns_from_real_only_and_pushes_the_generator():
+    """class_loss adds an AC-GAN head: the critic's class logits are fitted to real labels,
+    and the generator's loss grows when its fakes are classified as the wrong class."""
+    x, labels = _blobs()
+    model = ImageSynthesizer(**(TINY | {"class_loss": 1.0})).fit(x, labels).model_
+    assert model.net_d.classifier is not None and model.class_weight == 1.0
+    plain = ImageSynthesizer(**(TINY | {"class_loss": 0.0})).fit(x, labels).model_
+    assert plain.net_d.classifier is None  # 0 turns the head off: projection conditioning only
+    unlabelled = ImageSynthesizer(**(TINY | {"class_loss": 1.0})).fit(x).model_
+    assert unlabelled.net_d.classifier is None and unlabelled.class_weight == 0.0  # one class: nothing to tell
+
+    net_d = model.net_d
+    real = model.pad(torch.from_numpy(x).float().unsqueeze(1) / 127.5 - 1)
+    y = torch.tensor([0, 1] * 30)
+    score, logits = net_d(real, y)
+    assert score.shape == (60,) and logits.shape == (60, 2)
+    # the head's weights move with a critic step on real labels ...
+    model.images, model.labels = real, y
+    before = net_d.classifier.weight_orig.detach().clone()
+    model._critic_step()
+    assert not torch.equal(before, net_d.classifier.weight_orig)
+    # ... and the generator's loss carries the head's cross-entropy on the fakes' labels
+    losses = {}
+    for weight in (0.0, 1.0):
+        model.class_weight = weight
+        model.generator.manual_seed(5)
+        with torch.no_grad():
+            losses[weight] = float(model._generator_loss(16))
+    assert losses[1.0] - losses[0.0] > 0.01  # cross-entropy is positive for an imperfect head
+
+
+def test_short_fit_learns_class_structure(tmp_path):
+    """Samples of each class resemble their own class's real mean image more than the other's,
+    and a saved model gives the same images."""
+    x, y = _blobs(n=200, size=16)
+    model = ImageSynthesizer(epochs=60, batch_size=32, channels=16, seed=0, verbose=False).fit(x, y)
+    for own, other in (("left", "right"), ("right", "left")):
+        fake = model.sample(64, labels=[own] * 64, seed=0)
+        assert 2 * _mean_image_gap(fake, x[y == own]) < _mean_image_gap(fake, x[y == other])
+    loaded = ImageSynthesizer.load(model.save(tmp_path / "ac.synth"))
+    assert loaded.class_loss == 1.0 and loaded.d_steps == 2
+    assert np.array_equal(loaded.sample(5, labels=["left"] * 5, seed=2), model.sample(5, labels=["left"] * 5, seed=2))

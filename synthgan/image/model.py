@@ -7,6 +7,7 @@ import hashlib
 import json
 
 import torch
+from torch.nn.functional import cross_entropy
 
 from synthgan.config import ImageConfig
 from synthgan.image.augment import diff_augment
@@ -25,7 +26,10 @@ class ImageGANModel:
         self.size = padded_size(self.height, self.width)
         self.n_classes = n_classes
         self.net_g = ImageGenerator(config.noise_dim, n_classes, self.channels, self.size, config.channels)
-        self.net_d = ImageDiscriminator(n_classes, self.channels, self.size, config.channels)
+        self.class_weight = config.class_loss if n_classes > 1 else 0.0
+        self.net_d = ImageDiscriminator(
+            n_classes, self.channels, self.size, config.channels, classify=self.class_weight > 0
+        )
         self.ema = copy.deepcopy(self.net_g).requires_grad_(False)
         for net in (self.net_g, self.net_d, self.ema):  # channels-last: faster convolutions on
             net.to(self.device, memory_format=torch.channels_last)  # GPUs, and 17% on this CPU
@@ -84,21 +88,30 @@ class ImageGANModel:
         with prec.autocast():
             with torch.no_grad():
                 fake, y_fake = self._fake(n)
-            loss_d = (
-                torch.relu(1 - self.net_d(self._view(real), y_real).float()).mean()
-                + torch.relu(1 + self.net_d(self._view(fake), y_fake).float()).mean()
-            )
+            score_real, logits_real = self.net_d(self._view(real), y_real)
+            score_fake, _ = self.net_d(self._view(fake), y_fake)
+            loss_d = torch.relu(1 - score_real.float()).mean() + torch.relu(1 + score_fake.float()).mean()
+            if logits_real is not None:  # the class head learns from real images only
+                loss_d = loss_d + self.class_weight * cross_entropy(logits_real.float(), y_real)
         self.opt_d.zero_grad(set_to_none=True)
         prec.backward(loss_d)
         prec.step(self.opt_d)
         return loss_d.detach()
 
+    def _generator_loss(self, n: int) -> torch.Tensor:
+        """Hinge generator loss, plus the class head's cross-entropy on the fakes' own labels."""
+        with self.precision.autocast():
+            fake, y_fake = self._fake(n)
+            score_fake, logits_fake = self.net_d(self._view(fake), y_fake)
+            loss_g = -score_fake.float().mean()
+            if logits_fake is not None:
+                loss_g = loss_g + self.class_weight * cross_entropy(logits_fake.float(), y_fake)
+        return loss_g
+
     def train_step(self) -> dict[str, torch.Tensor]:
         prec, n = self.precision, self.batch_size
         loss_d = sum(self._critic_step() for _ in range(self.config.d_steps)) / self.config.d_steps
-        with prec.autocast():
-            fake, y_fake = self._fake(n)
-            loss_g = -self.net_d(self._view(fake), y_fake).float().mean()
+        loss_g = self._generator_loss(n)
         self.opt_g.zero_grad(set_to_none=True)
         prec.backward(loss_g)
         prec.step(self.opt_g)

@@ -4,7 +4,10 @@ Generator: a 4x4 seed upsampled by nearest-neighbour + 3x3 convolutions to the p
 (the next power of two), each block normalised by GroupNorm whose scale and shift come from
 the class embedding (conditional normalisation, as in BigGAN, without batch statistics so
 sampling does not depend on the batch). Discriminator: spectral-normalised convolutions,
-global sum pooling, and a projection term ``<embed(y), h>`` (Miyato & Koyama, 2018).
+global sum pooling, and a projection term ``<embed(y), h>`` (Miyato & Koyama, 2018). With
+``classify=True`` it also has an auxiliary class head on the same features (AC-GAN, Odena et
+al., 2017), trained on real images only, whose verdict on fakes the generator is asked to
+satisfy: a second, explicit push towards images whose class can be told.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ class ImageGenerator(nn.Module):
 
 
 class ImageDiscriminator(nn.Module):
-    def __init__(self, n_classes: int, channels_in: int, size: int, base: int):
+    def __init__(self, n_classes: int, channels_in: int, size: int, base: int, classify: bool = False):
         super().__init__()
         widths = list(reversed(_widths(size, base)))
         layers = [spectral_norm(nn.Conv2d(channels_in, widths[0], 3, padding=1)), nn.LeakyReLU(0.2)]
@@ -82,7 +85,10 @@ class ImageDiscriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.linear = spectral_norm(nn.Linear(widths[-1], 1))
         self.embed = spectral_norm(nn.Embedding(n_classes, widths[-1]))
+        self.classifier = spectral_norm(nn.Linear(widths[-1], n_classes)) if classify else None
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Realness score per image and, with the auxiliary head, class logits (else None)."""
         h = self.features(x).sum(dim=(2, 3))
-        return self.linear(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)
+        score = self.linear(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)
+        return score, None if self.classifier is None else self.classifier(h)

@@ -39,7 +39,7 @@ class ImageSynthesizer(Synthesizer):
 
     def __init__(
         self,
-        epochs: int = 200,
+        epochs: int = 300,
         batch_size: int = 64,
         *,
         device: str = "auto",
@@ -47,10 +47,11 @@ class ImageSynthesizer(Synthesizer):
         seed: int | None = None,
         verbose: bool = True,
         noise_dim: int = 128,
-        channels: int = 64,
-        generator_lr: float = 1e-3,
-        discriminator_lr: float = 1e-3,
-        d_steps: int = 1,
+        channels: int = 32,
+        generator_lr: float = 2e-4,
+        discriminator_lr: float = 2e-4,
+        d_steps: int = 2,
+        class_loss: float = 1.0,
         ema_images: int = 10_000,
         ema_rampup: float = 0.05,
         augment: bool | str = "auto",
@@ -69,6 +70,7 @@ class ImageSynthesizer(Synthesizer):
         self.generator_lr = generator_lr
         self.discriminator_lr = discriminator_lr
         self.d_steps = d_steps
+        self.class_loss = class_loss
         self.ema_images = ema_images
         self.ema_rampup = ema_rampup
         self.augment = augment
