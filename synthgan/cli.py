@@ -202,6 +202,8 @@ def _cmd_fit_images(args) -> None:
         verbose=not args.quiet,
         channels=args.channels,
         class_loss=args.class_loss,
+        generator_lr=args.lr,
+        discriminator_lr=args.lr,
     )
     gen.fit(args.images, split=args.split)
     gen.save(args.output)
@@ -298,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit_images.add_argument("--channels", type=int, default=32, help="base network width")
     fit_images.add_argument(
         "--class-loss", type=float, default=1.0, help="weight of the auxiliary class head (0: projection only)"
+    )
+    fit_images.add_argument(
+        "--lr", type=float, default=2e-4, help="learning rate of both networks (1e-3 suits thousands of clean images)"
     )
     fit_images.add_argument("--seed", type=int, default=None)
     fit_images.add_argument("--device", default="auto")

@@ -334,8 +334,12 @@ def test_fit_images_and_sample_images(tmp_path, capsys):
             Image.fromarray(rng.integers(0, 255, (12, 12), dtype=np.uint8)).save(tmp_path / "imgs" / label / f"{i}.png")
     model = tmp_path / "img.synth"
     code, _, err = run(capsys, "fit-images", tmp_path / "imgs", "-o", model, "--epochs", 1, "--batch-size", 8,
-                       "--channels", 8, "--seed", 0, "-q")
+                       "--channels", 8, "--seed", 0, "--lr", 5e-4, "--class-loss", 0.5, "-q")
     assert code == 0, err
+    from synthgan import ImageSynthesizer
+
+    fitted = ImageSynthesizer.load(model)
+    assert (fitted.generator_lr, fitted.discriminator_lr, fitted.class_loss) == (5e-4, 5e-4, 0.5)
     code, _, err = run(capsys, "sample-images", model, "-n", 5, "-o", tmp_path / "out", "--label", "dog",
                        "--grid", tmp_path / "grid.png", "--seed", 1)
     assert code == 0, err
