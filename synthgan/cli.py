@@ -299,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit_images.add_argument("--batch-size", type=int, default=64)
     fit_images.add_argument("--channels", type=int, default=32, help="base network width")
     fit_images.add_argument(
-        "--class-loss", type=float, default=1.0, help="weight of the auxiliary class head (0: projection only)"
+        "--class-loss", type=float, default=2.0, help="weight of the auxiliary class head (0: projection only)"
     )
     fit_images.add_argument(
         "--lr", type=float, default=2e-4, help="learning rate of both networks (1e-3 suits thousands of clean images)"

@@ -114,7 +114,7 @@ class ImageConfig(TrainingConfig):
         2, ge=1, le=10, description="discriminator updates per generator update; with 1 the critic collapses on small sets"
     )
     class_loss: float = Field(
-        1.0, ge=0, le=10, description="weight of an auxiliary class head (AC-GAN, real images only); 0: off"
+        2.0, ge=0, le=10, description="weight of an auxiliary class head (AC-GAN, real images only); 0: off"
     )
     ema_images: int = Field(
         10_000, ge=1, description="half-life, in images, of the EMA of generator weights used for sampling"

@@ -204,5 +204,5 @@ def test_short_fit_learns_class_structure(tmp_path):
         fake = model.sample(64, labels=[own] * 64, seed=0)
         assert 2 * _mean_image_gap(fake, x[y == own]) < _mean_image_gap(fake, x[y == other])
     loaded = ImageSynthesizer.load(model.save(tmp_path / "ac.synth"))
-    assert loaded.class_loss == 1.0 and loaded.d_steps == 2
+    assert loaded.class_loss == 2.0 and loaded.d_steps == 2
     assert np.array_equal(loaded.sample(5, labels=["left"] * 5, seed=2), model.sample(5, labels=["left"] * 5, seed=2))

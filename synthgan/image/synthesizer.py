@@ -51,7 +51,7 @@ class ImageSynthesizer(Synthesizer):
         generator_lr: float = 2e-4,
         discriminator_lr: float = 2e-4,
         d_steps: int = 2,
-        class_loss: float = 1.0,
+        class_loss: float = 2.0,
         ema_images: int = 10_000,
         ema_rampup: float = 0.05,
         augment: bool | str = "auto",
