@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 
+from synthgan.config import ImageConfig
 from synthgan.errors import ConfigError, InputFileError, SynthGANError
 from synthgan.io import atomic_path, read_table, write_table
 
@@ -295,14 +296,17 @@ def build_parser() -> argparse.ArgumentParser:
     fit_images.add_argument("images", help="folder (one subfolder per class) or MedMNIST-style .npz")
     fit_images.add_argument("-o", "--output", required=True, help="model file to write")
     fit_images.add_argument("--split", default="train", help=".npz split: train, val or test")
-    fit_images.add_argument("--epochs", type=int, default=300)
-    fit_images.add_argument("--batch-size", type=int, default=64)
-    fit_images.add_argument("--channels", type=int, default=32, help="base network width")
+    image_default = {name: field.default for name, field in ImageConfig.model_fields.items()}  # one source
+    fit_images.add_argument("--epochs", type=int, default=image_default["epochs"])
+    fit_images.add_argument("--batch-size", type=int, default=image_default["batch_size"])
+    fit_images.add_argument("--channels", type=int, default=image_default["channels"], help="base network width")
     fit_images.add_argument(
-        "--class-loss", type=float, default=2.0, help="weight of the auxiliary class head (0: projection only)"
+        "--class-loss", type=float, default=image_default["class_loss"],
+        help="weight of the auxiliary class head (0: projection only)",
     )
     fit_images.add_argument(
-        "--lr", type=float, default=2e-4, help="learning rate of both networks (1e-3 suits thousands of clean images)"
+        "--lr", type=float, default=image_default["generator_lr"],
+        help="learning rate of both networks (1e-3 suits thousands of clean images)",
     )
     fit_images.add_argument("--seed", type=int, default=None)
     fit_images.add_argument("--device", default="auto")
