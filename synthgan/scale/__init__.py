@@ -3,13 +3,14 @@
 - :func:`sample_to_parquet` / :func:`sample_to_file` (also ``TabularSynthesizer.sample_to_parquet``):
   rows written chunk by chunk, memory bounded by the chunk, resumable, the same rows for a
   seed whatever the chunk size (:mod:`synthgan.scale.blocks`).
-- :mod:`synthgan.scale.distributed`: ``torchrun`` + DistributedDataParallel training, used by
-  ``TabularSynthesizer.fit``.
+- data-parallel training (``torchrun`` + DistributedDataParallel) is part of the fit, so it
+  lives below the synthesizers: :mod:`synthgan.distributed` (process group, shards) and
+  :mod:`synthgan.tabular.ddp`; ``synthgan.scale.distributed`` re-exports the former.
 - :func:`dask_sample_to_parquet`: the same row stream generated across a Dask cluster
   (``pip install "synthgan[dask]"``).
 
-Names are imported on first use: the training loop imports ``distributed`` from here,
-which must not pull in the tabular synthesizer.
+Names are imported on first use. This package sits above the synthesizers: it uses them,
+they never import it to fit.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The tabular fit's data-parallel pieces: one transformer for all ranks, per-rank seeds and counts.
 
 :meth:`synthgan.TabularSynthesizer.fit` uses these under ``torchrun`` (see
-:mod:`synthgan.scale.distributed` for the process group and the shards).
+:mod:`synthgan.distributed` for the process group and the shards).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 from synthgan.config import TabularConfig
 from synthgan.errors import DataError
 from synthgan.io import read_table
-from synthgan.scale.distributed import DistContext, read_shard, shard
+from synthgan.distributed import DistContext, read_shard, shard
 from synthgan.schema import Schema
 from synthgan.tabular.transformer import Layout, TableTransformer
 
@@ -44,7 +44,9 @@ def shared_transformer(
         nonlocal full, index
         full = read_table(path) if path is not None else data
         schema = schema_of(full)
-        transformer = TableTransformer(config.max_modes, config.gmm_subsample, config.enforce_bounds)
+        transformer = TableTransformer(
+            config.max_modes, config.gmm_subsample, config.enforce_bounds, config.continuous_encoding
+        )
         transformer.fit(full, schema, rng)
         index = ExactMatchIndex.build(full, schema)
         return {"transformer": transformer.state(), "exact": index.state()}
