@@ -136,6 +136,22 @@ class Schema:
         return cls(tuple(ColumnSchema.from_json(d) for d in data))
 
 
+#: most decimals a continuous column is compared at
+MAX_DECIMALS = 8
+#: a value "has" d decimals when rounding it to d moves it by at most this share of its size
+DECIMALS_TOLERANCE = 1e-7
+
+
+def observed_decimals(values: np.ndarray) -> int:
+    """Fewest decimals (0..MAX_DECIMALS) that reproduce every finite value of a training column."""
+    finite = values[np.isfinite(values)]
+    tolerance = DECIMALS_TOLERANCE * np.maximum(np.abs(finite), 1.0)
+    for d in range(MAX_DECIMALS):
+        if np.all(np.abs(np.round(finite, d) - finite) <= tolerance):
+            return d
+    return MAX_DECIMALS
+
+
 def _examples(values, limit: int = 3) -> str:
     return ", ".join(repr(v) for v in list(values)[:limit])
 

@@ -3,7 +3,7 @@
 Two rows match when every compared column is equal after :class:`RowNormaliser`:
 
 - continuous numbers are rounded to the decimals observed in the training column (the
-  fewest decimals, at most :data:`MAX_DECIMALS`, that reproduce every training value to
+  fewest decimals, at most :data:`synthgan.schema.MAX_DECIMALS`, that reproduce every training value to
   within 1e-7 of its magnitude), so 3.14159 copies a training 3.14 recorded to 2 decimals;
   integers to 0 decimals; -0.0 equals 0.0;
 - datetimes are compared as instants (nanoseconds since the epoch, UTC);
@@ -27,23 +27,7 @@ import numpy as np
 import pandas as pd
 
 from synthgan.privacy.space import category_texts
-from synthgan.schema import DISCRETE_KINDS, ColumnKind, Schema, detect_schema
-
-#: most decimals a continuous column is compared at
-MAX_DECIMALS = 8
-#: a value "has" d decimals when rounding it to d moves it by at most this share of its size
-DECIMALS_TOLERANCE = 1e-7
-
-
-def observed_decimals(values: np.ndarray) -> int:
-    """Fewest decimals (0..MAX_DECIMALS) that reproduce every finite value of a training column."""
-    finite = values[np.isfinite(values)]
-    tolerance = DECIMALS_TOLERANCE * np.maximum(np.abs(finite), 1.0)
-    for d in range(MAX_DECIMALS):
-        if np.all(np.abs(np.round(finite, d) - finite) <= tolerance):
-            return d
-    return MAX_DECIMALS
-
+from synthgan.schema import DISCRETE_KINDS, ColumnKind, Schema, detect_schema, observed_decimals
 
 def _datetime_ns(series: pd.Series) -> np.ndarray:
     if not pd.api.types.is_datetime64_any_dtype(series):

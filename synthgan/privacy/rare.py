@@ -30,9 +30,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from synthgan.privacy.exact import observed_decimals
 from synthgan.privacy.space import MISSING, as_float, category_texts
-from synthgan.schema import ColumnKind, Schema
+from synthgan.schema import ColumnKind, Schema, observed_decimals
 
 #: the value a rare text category of a generalised row becomes
 OTHER = "Other"
