@@ -1,5 +1,7 @@
 """Fidelity with sdmetrics: the QualityReport (column shapes, column pair trends) and the
-DiagnosticReport (data validity, data structure), with every per-column score kept.
+DiagnosticReport (data validity, data structure), with every per-column score kept; beside
+them, what sdmetrics does not show: values piled up at the edges of the real range and missing
+rates (:mod:`synthgan.evaluation.edges`).
 
 Column pair trends compare every pair of columns, O(columns^2): the QualityReport runs on at
 most ``max_rows`` rows of each table (a seeded subsample, recorded in the result), which
@@ -9,16 +11,17 @@ keeps a 30-column table to seconds. The DiagnosticReport is linear and runs on e
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 
 import numpy as np
 import pandas as pd
 
+from synthgan.evaluation.edges import EdgeShare, MissingRate, edge_shares, missing_rates
 from synthgan.evaluation.features import category_text
 from synthgan.evaluation.marginals import Correlations, Marginal
 from synthgan.report.section import Figure, Headline, Section, Table
-from synthgan.schema import ColumnKind, Schema
+from synthgan.schema import NUMERIC_KINDS, ColumnKind, Schema
 
 with warnings.catch_warnings():
     # sdmetrics 0.32 marks the single-table report classes as deprecated in favour of the
@@ -37,6 +40,9 @@ SDTYPES = {
 }
 #: rows of each table the QualityReport sees (column pair trends are O(columns^2))
 MAX_ROWS = 5_000
+#: titles of the tables this module adds beside sdmetrics' own
+EDGE_TABLE = "Values at the observed min / max"
+MISSING_TABLE = "Missing values per column"
 #: verdict thresholds on the weaker quality property (rules of thumb; CTGAN on Adult: about 0.85)
 GOOD_QUALITY, FAIR_QUALITY = 0.85, 0.70
 
@@ -55,6 +61,13 @@ class FidelityResult:
     rows_used: tuple  # (real, synthetic) rows the QualityReport saw
     max_rows: int
     notes: tuple = field(default_factory=tuple)
+    edges: tuple[EdgeShare, ...] = ()  # numeric and datetime columns, every row
+    missing: tuple[MissingRate, ...] = ()  # every column, every row
+
+    @property
+    def flagged_edges(self) -> tuple[str, ...]:
+        """Columns whose synthetic values pile up at (or beyond) the real min or max."""
+        return tuple(e.column for e in self.edges if e.flagged)
 
 
 def sdmetrics_metadata(schema: Schema, real: pd.DataFrame | None = None) -> dict:
@@ -111,7 +124,8 @@ def _cell(value):
 def fidelity(
     real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, max_rows: int = MAX_ROWS, seed: int = 0
 ) -> FidelityResult:
-    """Run sdmetrics' QualityReport and DiagnosticReport; keep every per-column score."""
+    """Run sdmetrics' QualityReport and DiagnosticReport; keep every per-column score; count
+    values at the edges of the real range and missing rates on every row."""
     rng = np.random.default_rng(seed)
     metadata = sdmetrics_metadata(schema, real)
     real_sd, synth_sd = sdmetrics_frame(real, schema), sdmetrics_frame(synthetic, schema)
@@ -152,15 +166,20 @@ def fidelity(
         rows_used=(len(real_q), len(synth_q)),
         max_rows=max_rows,
         notes=tuple(notes),
+        edges=tuple(edge_shares(real, synthetic, [c.name for c in schema.columns if c.kind in NUMERIC_KINDS])),
+        missing=tuple(missing_rates(real, synthetic, schema.names)),
     )
 
 
 # -- report section -------------------------------------------------------------------------
 def _verdict(result: FidelityResult) -> str:
     """From the weaker of the two quality properties: a table can match every column and still
-    lose every relationship between them (their mean would hide it)."""
+    lose every relationship between them (their mean would hide it). At most "fair" when a
+    column piles values up at its edges: a spike at the min or max costs the KS-based shape
+    score little, so a high score alone does not make the data good."""
     weaker = min(v for v in (result.column_shapes, result.column_pair_trends) if v is not None)
-    return "good" if weaker >= GOOD_QUALITY else "fair" if weaker >= FAIR_QUALITY else "poor"
+    verdict = "good" if weaker >= GOOD_QUALITY else "fair" if weaker >= FAIR_QUALITY else "poor"
+    return "fair" if verdict == "good" and result.flagged_edges else verdict
 
 
 def _marginal_figure(m: Marginal) -> Figure:
@@ -198,6 +217,46 @@ def _heatmaps(corr: Correlations) -> list[Figure]:
     ]
 
 
+def _edge_sentence(flagged: tuple) -> str:
+    if not flagged:
+        return ""
+    have, their = ("column has", "its") if len(flagged) == 1 else ("columns have", "their")
+    return (
+        f" {len(flagged)} {have} more than twice the real share of values at (or beyond) {their} min or max: "
+        f"{', '.join(flagged)}."
+    )
+
+
+def _edge_table(edges: tuple) -> Table | None:
+    if not edges:
+        return None
+    worst = sorted(edges, key=lambda e: (not e.flagged, -e.ratio))
+    return Table(
+        EDGE_TABLE,
+        ("column", "real at min", "synthetic at min", "real at max", "synthetic at max", "flagged"),
+        tuple(
+            (e.column, e.real_low, e.synthetic_low, e.real_high, e.synthetic_high, "!" if e.flagged else "")
+            for e in worst
+        ),
+        note="Share of each column's known values at the real minimum and maximum (synthetic: at or beyond "
+        "them). Flagged (!): a synthetic share above twice the real one plus three binomial standard errors, "
+        "the pile-up a generator that clips to the observed range leaves behind.",
+        collapsed=not any(e.flagged for e in edges),
+    )
+
+
+def _missing_table(missing: tuple) -> Table | None:
+    rows = tuple((m.column, m.real, m.synthetic, m.error) for m in missing if m.real or m.synthetic)
+    if not rows:
+        return None
+    return Table(
+        MISSING_TABLE,
+        ("column", "real", "synthetic", "error"),
+        rows,
+        note="Share of rows with a missing value; columns not listed have none in either table.",
+    )
+
+
 def fidelity_section(
     result: FidelityResult, marginals: tuple = (), correlations: Correlations | None = None
 ) -> Section:
@@ -222,8 +281,9 @@ def fidelity_section(
     summary = (
         f"sdmetrics quality score {result.quality:.3f}: column distributions match at "
         f"{result.column_shapes:.3f} and pairwise trends at {_f(result.column_pair_trends)} (1 = same as real); "
-        f"validity and structure score {result.diagnostic:.3f}."
+        f"validity and structure score {result.diagnostic:.3f}." + _edge_sentence(result.flagged_edges)
     )
+    extra_tables = [t for t in (_edge_table(result.edges), _missing_table(result.missing)) if t is not None]
     return Section(
         key="fidelity",
         title="Fidelity (sdmetrics)",
@@ -242,13 +302,18 @@ def fidelity_section(
                 "How closely correlations and associations between pairs of columns match.",
             ),
             Headline(
-                "data validity", result.validity, "Share of synthetic values inside the real ranges and categories."
+                "data validity",
+                result.validity,
+                "Share of synthetic values inside the real ranges and categories. A generator that clips numbers "
+                "to the observed range (enforce_bounds) scores 1.0 here by construction: read the table "
+                f"'{EDGE_TABLE}' to see whether values piled up at the edges instead.",
             ),
             Headline("data structure", result.structure, "Whether the synthetic table has the real table's columns."),
         ],
         notes=[
             f"Verdict from the weaker of column shapes and column pair trends: good from {GOOD_QUALITY}, "
-            f"fair from {FAIR_QUALITY}, poor below (rules of thumb).",
+            f"fair from {FAIR_QUALITY}, poor below (rules of thumb); at most fair when any column is flagged "
+            f"in '{EDGE_TABLE}'.",
             "Column pair trends count the pairs sdmetrics considers meaningful: numeric pairs with a real "
             "correlation above 0.5 and discrete pairs with an association above 0.3 (sdmetrics' defaults).",
             *result.notes,
@@ -261,7 +326,14 @@ def fidelity_section(
                 result.pairs,
                 collapsed=True,
             ),
-            Table("Data validity", ("column", "metric", "score"), result.validity_details, collapsed=True),
+            Table(
+                "Data validity",
+                ("column", "metric", "score"),
+                result.validity_details,
+                note=f"1.0 by construction when the generator clips numbers to the observed range; see '{EDGE_TABLE}'.",
+                collapsed=True,
+            ),
+            *extra_tables,
         ],
         figures=figures,
         details={
@@ -278,6 +350,9 @@ def fidelity_section(
             ],
             "per_column_validity": [dict(zip(("column", "metric", "score"), r)) for r in result.validity_details],
             "rows_used": {"real": result.rows_used[0], "synthetic": result.rows_used[1], "max_rows": result.max_rows},
+            "edge_shares": [{**asdict(e), "ratio": e.ratio} for e in result.edges],
+            "flagged_edge_columns": list(result.flagged_edges),
+            "missing_rates": [{**asdict(m), "error": m.error} for m in result.missing],
             "correlation_mean_abs_gap": None if correlations is None else correlations.mean_abs_gap,
             "sdmetrics_version": version("sdmetrics"),
         },
