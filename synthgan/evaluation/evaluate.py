@@ -17,6 +17,7 @@ from synthgan.evaluation.features import feature_spec
 from synthgan.evaluation.image_evaluate import evaluate_images
 from synthgan.evaluation.image_inputs import is_image_input
 from synthgan.evaluation.inputs import check_tables, check_target_present, resolve_target
+from synthgan.evaluation.training_section import training_section
 from synthgan.privacy.metrics import privacy_metrics, privacy_section
 from synthgan.report import Report
 from synthgan.schema import Metadata
@@ -41,6 +42,7 @@ def evaluate(
     verbose: bool = True,
     inception: bool = False,
     privacy: dict | None = None,
+    model=None,
 ) -> Report:
     """How faithful and how useful ``synthetic`` is, compared with ``real``.
 
@@ -63,6 +65,9 @@ def evaluate(
     verbose : show progress.
     inception : images only: add InceptionV3 FID and KID (needs ``synthgan[fid]``; slow on a CPU).
     privacy : what a DP fit spent (``synth.privacy_``), recorded in the privacy section.
+    model : the fitted synthesizer (tabular or image) that made ``synthetic``; its
+        ``history_`` becomes a ``training`` section: losses and validation score per epoch,
+        the best epoch it keeps, whether it stopped early, and its batch size and steps.
 
     Notes
     -----
@@ -86,13 +91,15 @@ def evaluate(
     """
     _check_int("max_rows", max_rows, 10)
     _check_int("seed", seed, 0)
+    history = _history_of(model)
     if is_image_input(real):
         given = (("target", target), ("task", task), ("minority", minority), ("metadata", metadata), ("sensitive", sensitive),
                  ("privacy", privacy))
         for name, value in given:
             if value is not None:
                 raise ConfigError(f"evaluate: {name}={value!r} applies to tables; real is a set of images")
-        return evaluate_images(real, synthetic, holdout, seed=seed, inception=inception, title=title, verbose=verbose)
+        report = evaluate_images(real, synthetic, holdout, seed=seed, inception=inception, title=title, verbose=verbose)
+        return report.add(training_section(history)) if history is not None else report
     if inception:
         raise ConfigError("evaluate: inception=True applies to images; real is a table")
     if target is not None:
@@ -159,7 +166,22 @@ def evaluate(
             bar.set_postfix_str("bias")
             report.add(bias_section(bias.bias(tables, goal, groups, seed=seed)))
             bar.update()
+    if history is not None:
+        report.add(training_section(history))
     return report
+
+
+def _history_of(model):
+    """``model.history_``, or None without a model; a model with no history is an error."""
+    if model is None:
+        return None
+    history = getattr(model, "history_", None)
+    if history is None:
+        raise ConfigError(
+            f"evaluate: model={type(model).__name__} has no training history (history_); "
+            "pass the fitted synthesizer that made the synthetic data, or leave model unset"
+        )
+    return history
 
 
 def _dp_note(spent: dict) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 #: verdict words the renderers know how to colour; any other word is shown in grey
 VERDICTS = ("good", "fair", "poor", "helped", "no clear change", "hurt", "skipped")
 #: figure kinds the renderers draw: SVG charts, and ``image`` (an embedded PNG)
-FIGURE_KINDS = ("bars", "columns", "heatmap", "image")
+FIGURE_KINDS = ("bars", "columns", "heatmap", "lines", "image")
 
 
 def plain(value):
@@ -61,6 +61,9 @@ class Figure:
     kind ``bars``: one horizontal bar per label and series (scores, model comparisons);
     ``columns``: vertical bars per label and series (a distribution, real against synthetic);
     ``heatmap``: ``matrix[i][j]`` coloured over ``domain``, ``labels`` naming rows and columns;
+    ``lines``: one polyline per series over the x values ``labels`` (numbers are spaced by
+    value, text evenly), ``None`` leaving a gap (training curves); ``marker``, an x value,
+    draws a dashed vertical line captioned ``marker_label`` (the best epoch);
     ``image``: a picture (sample grids), ``png`` holding the PNG file base64-encoded, so the
     JSON still carries everything the page shows and the page embeds it as a ``data:`` URI.
     Figures sharing a ``group`` are laid out side by side as small multiples.
@@ -68,17 +71,20 @@ class Figure:
 
     kind: str
     title: str
-    labels: tuple[str, ...]
+    labels: tuple  # text, or numbers for the x values of ``lines``
     series: dict[str, tuple] = field(default_factory=dict)
     matrix: tuple[tuple, ...] | None = None
     domain: tuple[float, float] | None = None
     caption: str = ""
     group: str = ""
     png: str = ""
+    marker: float | None = None
+    marker_label: str = ""
 
     def __post_init__(self):
         assert self.kind in FIGURE_KINDS, self.kind
         assert (self.kind == "image") == bool(self.png), "an image figure, and only it, carries a png"
+        assert self.marker is None or self.kind == "lines", "only a lines figure carries a marker"
 
     @classmethod
     def from_image(cls, image, title: str, caption: str = "", group: str = "") -> "Figure":
@@ -172,4 +178,6 @@ def _figure(data: dict) -> Figure:
         caption=data.get("caption", ""),
         group=data.get("group", ""),
         png=data.get("png", ""),
+        marker=data.get("marker"),
+        marker_label=data.get("marker_label", ""),
     )

@@ -1,4 +1,4 @@
-"""Small, dependency-free SVG charts for the HTML report: bars, columns, heatmaps.
+"""Small, dependency-free SVG charts for the HTML report: bars, columns, heatmaps, lines.
 
 Every string that reaches the markup goes through :func:`esc`; hovering a bar or a cell
 shows its exact value (an SVG ``<title>``).
@@ -202,9 +202,133 @@ def heatmap(figure: Figure) -> str:
     return _svg(width, height, body, figure.title)
 
 
+def _line_domain(figure: Figure, values: list) -> tuple[float, float]:
+    """``figure.domain``, else the data's range with a little room above and below."""
+    if figure.domain is not None:
+        return float(figure.domain[0]), float(figure.domain[1])
+    finite = [float(v) for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return 0.0, 1.0
+    low, high = min(finite), max(finite)
+    pad = (high - low) * 0.06 if high > low else max(abs(low) * 0.1, 0.5)
+    return low - pad, high + pad
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _runs(points: list[tuple[float, float | None]]) -> list[list[tuple[float, float]]]:
+    """Consecutive defined points, split where a value is missing (a gap in the line)."""
+    out, run = [], []
+    for x, y in points:
+        if y is None or not math.isfinite(y):
+            if run:
+                out.append(run)
+            run = []
+        else:
+            run.append((x, y))
+    return out + ([run] if run else [])
+
+
+def lines(figure: Figure, width: int = 460, height: int = 240) -> str:
+    """One polyline per series over the x values; gaps where a value is None; a dashed marker."""
+    names = list(figure.series)
+    values = [v for s in figure.series.values() for v in s]
+    low, high = _line_domain(figure, values)
+    left, right, top, bottom = 48, 14, 54, 24  # above the plot: title, legend, marker label
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = len(figure.labels)
+    numeric = n > 0 and all(_is_number(v) for v in figure.labels)
+    x_low, x_high = (min(figure.labels), max(figure.labels)) if numeric else (0, max(n - 1, 0))
+
+    def x_at(value: float) -> float:
+        if x_high == x_low:
+            return left + plot_w / 2
+        return left + plot_w * (value - x_low) / (x_high - x_low)
+
+    def x(i: int) -> float:
+        return x_at(figure.labels[i] if numeric else i)
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - (min(max(v, low), high) - low) / (high - low))
+
+    body = [f'<text x="{left}" y="14" font-size="12" font-weight="600">{esc(_clip(figure.title, 64))}</text>']
+    body += _legend(names, left, 30)
+    for k in range(5):
+        tick = low + (high - low) * k / 4
+        body.append(
+            f'<line x1="{left}" y1="{y(tick):.1f}" x2="{width - right}" y2="{y(tick):.1f}" '
+            f'stroke="{"#999" if k == 0 else "#e4e7ec"}"/>'
+        )
+        body.append(
+            f'<text x="{left - 4}" y="{y(tick) + 3:.1f}" font-size="9" text-anchor="end" fill="#666">{fmt(tick)}</text>'
+        )
+    body.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#999"/>')
+    ticks = range(n) if n <= 8 else sorted({round(k * (n - 1) / 5) for k in range(6)})
+    for i in ticks:
+        label = figure.labels[i]
+        text = fmt(label) if _is_number(label) and not float(label).is_integer() else _clip(str(label), 10)
+        body.append(
+            f'<text x="{x(i):.1f}" y="{top + plot_h + 13}" font-size="9" text-anchor="middle" fill="#444">'
+            f"{esc(text)}</text>"
+        )
+    dots = n <= 40
+    for j, name in enumerate(names):
+        colour = PALETTE[j % len(PALETTE)]
+        series = figure.series[name]
+        for run in _runs([(x(i), series[i]) for i in range(min(n, len(series)))]):
+            if len(run) > 1:
+                pts = " ".join(f"{px:.1f},{y(py):.1f}" for px, py in run)
+                body.append(
+                    f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.8" '
+                    f'stroke-linejoin="round"><title>{esc(name)}</title></polyline>'
+                )
+            elif not dots:
+                body.append(f'<circle cx="{run[0][0]:.1f}" cy="{y(run[0][1]):.1f}" r="2.5" fill="{colour}"/>')
+        if dots:
+            for i in range(min(n, len(series))):
+                v = series[i]
+                if v is None or not math.isfinite(v):
+                    continue
+                body.append(
+                    f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.5" fill="{colour}">'
+                    f"<title>{esc(figure.labels[i])} \u00b7 {esc(name)}: {fmt(v)}</title></circle>"
+                )
+    if figure.marker is not None and n:
+        position = _marker_x(figure, numeric, x_at, x)
+        if position is not None:
+            anchor, dx = ("start", 4) if position < left + plot_w * 0.6 else ("end", -4)
+            body.append(
+                f'<line x1="{position:.1f}" y1="{top - 14}" x2="{position:.1f}" y2="{top + plot_h}" '
+                'stroke="#333" stroke-width="1.2" stroke-dasharray="4 3"/>'
+            )
+            if figure.marker_label:
+                body.append(
+                    f'<text x="{position + dx:.1f}" y="{top - 6}" font-size="10" text-anchor="{anchor}" '
+                    f'fill="#333">{esc(_clip(figure.marker_label, 40))}</text>'
+                )
+    return _svg(width, height, body, figure.title)
+
+
+def _marker_x(figure: Figure, numeric: bool, x_at, x) -> float | None:
+    """Where the marker goes: its x value on a numeric axis, else the label equal to it."""
+    if numeric:
+        if not _is_number(figure.marker):
+            return None
+        lo, hi = min(figure.labels), max(figure.labels)
+        return x_at(figure.marker) if lo <= figure.marker <= hi else None
+    for i, label in enumerate(figure.labels):
+        if str(label) == str(figure.marker):
+            return x(i)
+    return None
+
+
 def render(figure: Figure) -> str:
     if figure.kind == "bars":
         return bars(figure)
     if figure.kind == "columns":
         return columns(figure)
+    if figure.kind == "lines":
+        return lines(figure)
     return heatmap(figure)
