@@ -68,13 +68,23 @@ def _cmd_fit(args) -> None:
         checkpoint_dir=args.checkpoint_dir,
         checkpoint_every=args.checkpoint_every,
         resume=args.resume,
+        continuous_encoding=args.continuous_encoding,
+        validation=args.validation,
+        patience=args.patience,
+        log_dir=args.log_dir,
     )
     # a path, not a frame: under torchrun each rank reads only its own rows of a Parquet file
     synth.fit(args.data, metadata=metadata)
     synth.save(args.output)
     if synth.rank_ == 0:
         ranks = f" on {synth.world_size_} processes" if synth.world_size_ > 1 else ""
-        print(f"model written to {args.output} ({sum(synth.history_.epoch_seconds):.1f} s of training{ranks})")
+        h = synth.history_
+        chosen = f", kept epoch {h.best_epoch} of {len(h.records)}" if h.best_epoch is not None else ""
+        stopped = " (stopped early: validation quality stopped improving)" if h.stopped_early else ""
+        print(
+            f"model written to {args.output} ({sum(h.epoch_seconds):.1f} s of training{ranks}, "
+            f"batch {h.budget['batch_size']}{chosen}){stopped}"
+        )
 
 
 def _is_folder_output(path: str) -> bool:
@@ -151,6 +161,11 @@ def _cmd_evaluate(args) -> None:
     _check_output(args.json, (".json",), "--json")
     from synthgan.evaluation import evaluate
 
+    model = None
+    if args.model:
+        from synthgan import TabularSynthesizer
+
+        model = TabularSynthesizer.load(args.model, device="cpu")
     real, synthetic = read_table(args.real), read_table(args.synthetic)
     holdout = read_table(args.holdout) if args.holdout else None
     report = evaluate(
@@ -165,6 +180,7 @@ def _cmd_evaluate(args) -> None:
         seed=args.seed,
         max_rows=args.max_rows,
         verbose=not args.quiet,
+        model=model,
     )
     # render both before writing either, so a failure leaves no half set of outputs
     pages = [(args.output, report.html()), (args.json, report.to_json() + "\n")]
@@ -223,25 +239,59 @@ def _cmd_sample_images(args) -> None:
         print(f"grid written to {args.grid}")
 
 
+class _DefaultsHelp(argparse.HelpFormatter):
+    """Adds "(default: X)" to an option's help unless the help already says its default."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="synthgan", description="Synthetic tabular data with GANs.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    fit = sub.add_parser("fit", help="fit a tabular model on a CSV/Parquet table")
+    from synthgan.config import TabularConfig
+
+    tab_default = {name: field.default for name, field in TabularConfig.model_fields.items()}
+    fit = sub.add_parser(
+        "fit", help="fit a tabular model on a CSV/Parquet table",
+        formatter_class=_DefaultsHelp,
+        description="Fit the tabular GAN. Unset --epochs and --batch-size take a size-aware budget: batch = "
+        "an eighth of the rows (50 to 500), steps = 300 epochs' worth within 4,000 to 6,000; a validation "
+        "share of the rows picks the best epoch and stops training when quality stops improving.",
+    )
     fit.add_argument("data", help="input table (.csv, .parquet, .jsonl, or a one-table .sqlite/.db)")
     fit.add_argument("-o", "--output", required=True, help="model file to write (e.g. model.synth)")
-    fit.add_argument("--epochs", type=int, default=300)
-    fit.add_argument("--batch-size", type=int, default=500)
-    fit.add_argument("--seed", type=int, default=None)
-    fit.add_argument("--device", default="auto")
+    fit.add_argument("--epochs", type=int, default=None, help="passes over the data (default: size-aware step budget)")
+    fit.add_argument(
+        "--batch-size", type=int, default=None, help="rows per optimiser step (default: an eighth of the rows, 50 to 500)"
+    )
+    fit.add_argument("--seed", type=int, default=None, help="same seed, same data, same machine: same model (default: random)")
+    fit.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1...")
     amp = fit.add_mutually_exclusive_group()
     amp.add_argument("--no-amp", action="store_true", help="train in fp32")
     amp.add_argument("--amp", action="store_true", help="force bf16 autocast, even on CPUs where it is slower")
     fit.add_argument("--metadata", help='JSON file of column kinds, e.g. {"zip": "categorical"}')
-    fit.add_argument("--checkpoint-dir")
-    fit.add_argument("--checkpoint-every", type=int, default=0)
-    fit.add_argument("--resume", action="store_true")
-    fit.add_argument("-q", "--quiet", action="store_true")
+    fit.add_argument(
+        "--continuous-encoding", choices=["quantile", "mixture"], default=tab_default["continuous_encoding"],
+        help="numbers: quantile transform to normal scores, or CTGAN's mode-specific normalisation",
+    )
+    fit.add_argument(
+        "--validation", type=float, default=tab_default["validation"],
+        help="share of rows held out for best-epoch selection and early stopping (0: off)",
+    )
+    fit.add_argument(
+        "--patience", type=int, default=tab_default["patience"],
+        help="validation scores without improvement before stopping (0: never stop early)",
+    )
+    fit.add_argument("--log-dir", help="write TensorBoard scalars (losses, validation quality) here")
+    fit.add_argument("--checkpoint-dir", help="folder for training checkpoints (default: no checkpoints)")
+    fit.add_argument("--checkpoint-every", type=int, default=0, help="epochs between checkpoints (0: only at the end)")
+    fit.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
+    fit.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(func=_cmd_fit)
 
     sample = sub.add_parser(
@@ -289,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", help="JSON report to write")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--max-rows", type=int, default=5_000, help="rows per table for sdmetrics' quality report")
+    ev.add_argument(
+        "--model", help="the tabular model file (.synth) that made the synthetic table: adds its training curves"
+    )
     ev.add_argument("-q", "--quiet", action="store_true")
     ev.set_defaults(func=_cmd_evaluate)
 
@@ -328,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="fit on an embedded dataset; write a sample, a summary and an evaluation report")
     demo.add_argument("--out", default="synthgan-demo", help="output folder")
-    demo.add_argument("--epochs", type=int, default=300)
+    demo.add_argument("--epochs", type=int, default=None, help="tabular epochs (default: the size-aware budget)")
     demo.add_argument("--image-epochs", type=int, default=40, help="epochs of the digits image GAN (0 skips it)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("-q", "--quiet", action="store_true")

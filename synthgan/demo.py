@@ -44,11 +44,6 @@ def summarise(real: pd.DataFrame, synthetic: pd.DataFrame, synth) -> str:
     return "\n".join(lines)
 
 
-#: rows per step for the demo's small table: batch 500 would give one step an epoch on 426
-#: rows (quality 0.68, TSTR AUC 0.65 after 30 epochs); batch 100 reached 0.77 and 0.97 at 300
-DEMO_BATCH = 100
-
-
 def load_digits_images() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's 1,797 handwritten digits, 8x8, as uint8 (0-16 scaled to 0-255)."""
     from sklearn.datasets import load_digits
@@ -95,7 +90,16 @@ def load_diabetes_frame() -> pd.DataFrame:
     return df
 
 
-def run_fairness_demo(out: Path, epochs: int, seed: int, verbose: bool) -> tuple[str, object]:
+def _fit_line(history) -> str:
+    """How long the fit trained and which epoch it kept, in words."""
+    budget = history.budget or {}
+    ran = f"{len(history.records)} of {history.planned_epochs} planned epochs (batch {budget.get('batch_size')})"
+    if history.best_epoch is not None:
+        ran += f", kept epoch {history.best_epoch}"
+    return ran + (", stopped early" if history.stopped_early else "")
+
+
+def run_fairness_demo(out: Path, epochs: int | None, seed: int, verbose: bool) -> tuple[str, object]:
     """Fit on scikit-learn's diabetes table and report bias across sex and age."""
     from sklearn.model_selection import train_test_split
 
@@ -104,7 +108,7 @@ def run_fairness_demo(out: Path, epochs: int, seed: int, verbose: bool) -> tuple
 
     data = load_diabetes_frame()
     real, holdout = train_test_split(data, test_size=HOLDOUT_SHARE, stratify=data["progression"], random_state=seed)
-    synth = TabularSynthesizer(epochs=epochs, batch_size=DEMO_BATCH, seed=seed, verbose=verbose).fit(real)
+    synth = TabularSynthesizer(epochs=epochs, seed=seed, verbose=verbose).fit(real)
     synthetic = synth.sample(len(real), seed=seed)
     report = evaluate(
         real, synthetic, holdout, target="progression", sensitive=["sex", "age"], seed=seed, verbose=verbose,
@@ -120,8 +124,11 @@ def run_fairness_demo(out: Path, epochs: int, seed: int, verbose: bool) -> tuple
     return "\n".join([line] + [f"  - {f}" for f in flags]), report
 
 
-def run_demo(out: Path, epochs: int = 300, seed: int = 0, verbose: bool = True, image_epochs: int = 40) -> Path:
-    """Fit on 75% of the table, sample, and evaluate against the held-out 25%."""
+def run_demo(
+    out: Path, epochs: int | None = None, seed: int = 0, verbose: bool = True, image_epochs: int = 40
+) -> Path:
+    """Fit on 75% of the table with the library's defaults (``epochs=None``: the size-aware
+    budget, best epoch kept), sample, and evaluate against the held-out 25%."""
     from sklearn.model_selection import train_test_split
 
     from synthgan import TabularSynthesizer
@@ -130,13 +137,13 @@ def run_demo(out: Path, epochs: int = 300, seed: int = 0, verbose: bool = True, 
     data = load_breast_cancer_frame()
     real, holdout = train_test_split(data, test_size=HOLDOUT_SHARE, stratify=data["diagnosis"], random_state=seed)
     start = time.perf_counter()
-    synth = TabularSynthesizer(epochs=epochs, batch_size=DEMO_BATCH, seed=seed, verbose=verbose).fit(real)
+    synth = TabularSynthesizer(epochs=epochs, seed=seed, verbose=verbose).fit(real)
     fit_s = time.perf_counter() - start
     synthetic = synth.sample(len(data), seed=seed)
     malignant = synth.sample(200, conditions={"diagnosis": "malignant"}, seed=seed)
     start = time.perf_counter()
     report = evaluate(
-        real, synthetic, holdout, target="diagnosis", seed=seed, verbose=verbose,
+        real, synthetic, holdout, target="diagnosis", seed=seed, verbose=verbose, model=synth,
         title="synthgan demo: breast cancer (scikit-learn)",
     )
     eval_s = time.perf_counter() - start
@@ -155,8 +162,9 @@ def run_demo(out: Path, epochs: int = 300, seed: int = 0, verbose: bool = True, 
         [
             f"# synthgan demo: breast cancer (scikit-learn, {len(data)} rows, {data.shape[1]} columns)",
             "",
-            f"- fit: {epochs} epochs in {fit_s:.1f} s on {synth.history_.device} ({synth.history_.precision}),"
-            f" on {len(real)} rows; {len(holdout)} rows held out (stratified) for the evaluation",
+            f"- fit: {_fit_line(synth.history_)} in {fit_s:.1f} s on {synth.history_.device}"
+            f" ({synth.history_.precision}), on {len(real)} rows; {len(holdout)} rows held out (stratified)"
+            " for the evaluation",
             f"- wrote {out / 'synthetic.csv'} ({len(synthetic)} rows), {out / 'synthetic_malignant.csv'}"
             f" ({len(malignant)} rows, all diagnosis=malignant), and the model {out / 'model.synth'}",
             f"- mean absolute gap between real and synthetic correlation matrices: {corr_gap:.3f}",

@@ -25,7 +25,7 @@ from synthgan.errors import ConfigError, ModelFileError, TrainingError
 from synthgan.io import atomic_path
 
 if TYPE_CHECKING:
-    from synthgan.scale.distributed import DistContext
+    from synthgan.distributed import DistContext
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 
@@ -101,13 +101,27 @@ class EpochRecord:
     epoch: int
     seconds: float
     losses: dict[str, float]
+    validation: float | None = None  # the selection score after this epoch, when it was scored
 
 
 @dataclass
 class TrainingHistory:
+    """Per-epoch losses and validation scores, and what best-epoch selection chose.
+
+    ``best_epoch``: the epoch whose generator the model keeps (None without selection: the
+    last); ``stopped_early``: training ended before ``planned_epochs`` because the validation
+    score stopped improving; ``budget``: how the epochs and batch size were chosen.
+    """
+
     records: list[EpochRecord] = field(default_factory=list)
     precision: str = "fp32"
     device: str = "cpu"
+    best_epoch: int | None = None
+    stopped_early: bool = False
+    planned_epochs: int | None = None
+    budget: dict | None = None
+    selection: dict | None = None  # what was scored, on how many rows, how often, patience
+    calibration: dict | None = None  # per column: missing rate real, generated before and after calibration
 
     @property
     def epoch_seconds(self) -> list[float]:
@@ -116,12 +130,46 @@ class TrainingHistory:
     def losses(self, name: str) -> list[float]:
         return [r.losses[name] for r in self.records]
 
+    @property
+    def validation(self) -> list[tuple[int, float]]:
+        """(epoch, score) for every scored epoch."""
+        return [(r.epoch, r.validation) for r in self.records if r.validation is not None]
+
     def to_json(self) -> dict:
-        return {"precision": self.precision, "device": self.device, "records": [asdict(r) for r in self.records]}
+        return {
+            "precision": self.precision, "device": self.device, "records": [asdict(r) for r in self.records],
+            "best_epoch": self.best_epoch, "stopped_early": self.stopped_early,
+            "planned_epochs": self.planned_epochs, "budget": self.budget, "selection": self.selection,
+            "calibration": self.calibration,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> "TrainingHistory":
-        return cls([EpochRecord(**r) for r in data["records"]], data["precision"], data["device"])
+        return cls(
+            [EpochRecord(**r) for r in data["records"]], data["precision"], data["device"],
+            data.get("best_epoch"), data.get("stopped_early", False), data.get("planned_epochs"),
+            data.get("budget"), data.get("selection"), data.get("calibration"),
+        )
+
+
+@dataclass
+class Selection:
+    """Best-epoch selection and early stopping for :func:`train`.
+
+    ``score()`` (higher is better) runs after every ``every``-th epoch and after the last;
+    the best scoring state (``snapshot()``) is kept and handed back to ``restore`` when
+    training ends; training stops once ``patience`` scores in a row have not beaten the best
+    by more than ``min_delta`` (``patience=0``: never stops early). ``info`` is recorded in
+    the history (what is scored, on how many rows).
+    """
+
+    score: Callable[[], float]
+    snapshot: Callable[[], dict]
+    restore: Callable[[dict], None]
+    every: int = 1
+    patience: int = 0
+    min_delta: float = 0.0
+    info: dict = field(default_factory=dict)
 
 
 class Trainable(Protocol):
@@ -160,15 +208,23 @@ def train(
     on_epoch_end: Callable[[int], None] | None = None,
     desc: str = "training",
     dist: "DistContext | None" = None,
+    selection: Selection | None = None,
+    epochs: int | None = None,
 ) -> TrainingHistory:
-    """Run ``config.epochs`` epochs of ``model.train_step``.
+    """Run ``epochs`` (default ``config.epochs``) epochs of ``model.train_step``.
 
-    Under data-parallel training (``dist``, see :mod:`synthgan.scale.distributed`) every rank
+    With ``selection`` (see :class:`Selection`) the generator is scored every few epochs,
+    the best state is restored at the end and training may stop early. With a ``log_dir``
+    in ``config``, losses and scores are written as TensorBoard scalars
+    (``torch.utils.tensorboard``; a ``ConfigError`` when tensorboard is not installed).
+
+    Under data-parallel training (``dist``, see :mod:`synthgan.distributed`) every rank
     runs this loop in step: losses are averaged over the ranks (so all of them see the same
     NaN and stop together), only rank 0 shows progress and writes checkpoints (with every
     rank's RNG state), and each rank resumes its own RNG from the shared checkpoint.
     """
-    history = TrainingHistory(precision=precision.name, device=str(precision.device))
+    epochs = config.epochs if epochs is None else epochs
+    history = TrainingHistory(precision=precision.name, device=str(precision.device), planned_epochs=epochs)
     first = 1
     ckpt = Path(config.checkpoint_dir) / CHECKPOINT_NAME if config.checkpoint_dir else None
     rank = 0 if dist is None else dist.rank
@@ -181,7 +237,11 @@ def train(
     for module in model.modules().values():
         module.train()
     quiet = not config.verbose or rank != 0
-    bar = tqdm(range(first, config.epochs + 1), desc=desc, disable=quiet, unit="epoch")
+    writer = _tensorboard(getattr(config, "log_dir", None)) if rank == 0 else None
+    best, best_state, since_best = -math.inf, None, 0
+    if selection is not None:
+        history.selection = dict(selection.info, every=selection.every, patience=selection.patience)
+    bar = tqdm(range(first, epochs + 1), desc=desc, disable=quiet, unit="epoch")
     for epoch in bar:
         start = time.perf_counter()
         totals: dict[str, torch.Tensor] = {}
@@ -199,19 +259,59 @@ def train(
                 f"{desc}: loss {', '.join(bad)} became {losses[bad[0]]} at epoch {epoch}; "
                 "try a lower learning rate, amp=False, or resume from a checkpoint"
             )
-        history.records.append(EpochRecord(epoch, time.perf_counter() - start, losses))
-        bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
+        record = EpochRecord(epoch, time.perf_counter() - start, losses)
+        history.records.append(record)
+        postfix = {k: f"{v:.3f}" for k, v in losses.items()}
+        stop = False
+        if selection is not None and (epoch % selection.every == 0 or epoch == epochs):
+            record.validation = float(selection.score())
+            if record.validation > best + selection.min_delta:
+                best, best_state, since_best = record.validation, selection.snapshot(), 0
+                history.best_epoch = epoch
+            else:
+                since_best += 1
+                stop = selection.patience > 0 and since_best >= selection.patience and epoch < epochs
+            postfix["val"] = f"{record.validation:.3f}"
+            postfix["best"] = f"{best:.3f}@{history.best_epoch}"
+        bar.set_postfix(postfix)
+        if writer is not None:
+            for name, value in losses.items():
+                writer.add_scalar(f"loss/{name}", value, epoch)
+            if record.validation is not None:
+                writer.add_scalar("validation/quality", record.validation, epoch)
         if ckpt is not None and (
-            epoch == config.epochs or (config.checkpoint_every and epoch % config.checkpoint_every == 0)
+            epoch == epochs or stop or (config.checkpoint_every and epoch % config.checkpoint_every == 0)
         ):
             rngs = _rng_states(model, dist)
             if rank == 0:
                 _save_checkpoint(ckpt, model, history, rngs)
         if on_epoch_end is not None:
             on_epoch_end(epoch)
+        if stop:
+            history.stopped_early = True
+            break
+    bar.close()
+    if writer is not None:
+        writer.close()
+    if best_state is not None:
+        selection.restore(best_state)
     for module in model.modules().values():
         module.eval()
     return history
+
+
+def _tensorboard(log_dir: str | None):
+    """A ``SummaryWriter`` for ``log_dir``, or None when no folder was asked for."""
+    if log_dir is None:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise ConfigError(
+            f"log_dir={log_dir!r} writes TensorBoard scalars, which needs the tensorboard package: "
+            "pip install tensorboard (or leave log_dir unset)"
+        ) from None
+    return SummaryWriter(log_dir=str(log_dir))
 
 
 def _rng_states(model: Trainable, dist) -> dict[str, torch.Tensor]:

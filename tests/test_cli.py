@@ -292,7 +292,7 @@ def test_demo(tmp_path, capsys):
 
     summary = (out_dir / "summary.md").read_text()
     assert summary.strip() in out  # the summary is also printed
-    assert "2 epochs" in summary
+    assert "2 of 2 planned epochs" in summary
     for column in real.columns:
         assert f"| {column} |" in summary
 

@@ -43,7 +43,7 @@ def coarse(tmp_path_factory):
     rng = np.random.default_rng(0)
     n = 600
     df = pd.DataFrame(
-        {"a": rng.choice(["x", "y"], n), "b": rng.choice(["p", "q", "r"], n), "x": rng.normal(size=n).round(1)}
+        {"a": rng.choice(["x", "y"], n), "b": rng.choice(["p", "q", "r"], n), "x": rng.normal(size=n).round(2)}
     )
     synth = TabularSynthesizer(epochs=2, batch_size=200, seed=0, verbose=False).fit(df)
     path = synth.save(tmp_path_factory.mktemp("coarse") / "coarse.synth")

@@ -26,7 +26,7 @@ from synthgan.io import read_table
 from synthgan.scale.distributed import read_shard, shard
 from synthgan.serialization import load_model
 
-EPOCHS = 10
+EPOCHS = 30  # 300 steps: enough for the quantile encoding's normal scores to spread out
 BATCH = 200  # one process; each of the two ranks uses BATCH // 2
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
 

@@ -54,7 +54,7 @@ def coarse_model():
         {
             "a": rng.choice(["x", "y"], n),
             "b": rng.choice(["p", "q", "r"], n),
-            "x": rng.normal(size=n).round(1),
+            "x": rng.normal(size=n).round(2),
         }
     )
     return TabularSynthesizer(epochs=2, batch_size=200, seed=0, verbose=False).fit(df), df

@@ -1,6 +1,6 @@
 """One encoder per column kind: table values <-> the blocks the networks see.
 
-Every encoder turns a column into a block of spans (``tanh`` scalars and ``softmax``
+Every encoder turns a column into a block of spans (``tanh`` or ``linear`` scalars and ``softmax``
 one-hots) and back, vectorised over rows. Fitted state is plain numbers and lists so a
 model file holds JSON, never a pickled estimator.
 """
@@ -23,9 +23,9 @@ SPREAD = 4.0
 
 @dataclass(frozen=True)
 class SpanSpec:
-    """A block of output columns: ``tanh`` (one scalar) or ``softmax`` (a one-hot)."""
+    """A block of output columns: ``tanh`` or ``linear`` (one scalar), or ``softmax`` (a one-hot)."""
 
-    kind: str  # "tanh" | "softmax"
+    kind: str  # "tanh" | "linear" | "softmax"
     width: int
     role: str  # "value" | "mode" | "missing" | "category"
 
@@ -131,6 +131,7 @@ class ContinuousEncoder:
             "means": self.means.tolist(),
             "stds": self.stds.tolist(),
             "log_weights": self.log_weights.tolist(),
+            "encoding": "mixture",
         }
 
     @classmethod
@@ -141,6 +142,164 @@ class ContinuousEncoder:
         for key in ("means", "stds", "log_weights"):
             setattr(enc, key, np.asarray(state[key], dtype=np.float64))
         return enc
+
+
+#: most knots a quantile encoder keeps (its state is JSON in the model file)
+MAX_KNOTS = 2_000
+#: quantile encodings: "uniform" puts the empirical CDF on (-1, 1); "normal" its normal score
+QUANTILE_OUTPUTS = ("uniform", "normal", "normal_tanh")
+#: "normal_tanh": normal scores divided by this, a tanh output (|score| <= 4.75 -> within +-0.95)
+NORMAL_TANH_SCALE = 5.0
+#: quantiles are kept in [QUANTILE_CLIP, 1 - QUANTILE_CLIP] before their normal score is taken
+QUANTILE_CLIP = 1e-6
+
+
+class QuantileEncoder:
+    """A Gaussianising (or uniformising) quantile transform, as TabDDPM uses for numbers.
+
+    Each value is replaced by its position in the column's empirical distribution: one
+    ``tanh`` scalar, no modes to choose. The map is piecewise linear between knots placed
+    at the observed values (at most :data:`MAX_KNOTS`, evenly spread over the sorted distinct
+    values, always keeping the minimum, the maximum and every value that holds more than
+    ``1 / MAX_KNOTS`` of the rows). A value held by ``c > 1`` rows owns a flat stretch of
+    ``(c - 1) / n`` of the probability, so point masses (a column of zeros, a round price)
+    come back as point masses; between knots values are interpolated, so the generator can
+    make values the table never held. The inverse is exact on training values (up to float
+    rounding), never leaves the observed range, and needs no clipping. Missing values get a
+    ``present/missing`` span.
+
+    ``output="normal_tanh"`` (the default): the normal score ``Phi^-1(q)`` (TabDDPM's
+    ``QuantileTransformer(output_distribution="normal")``) divided by 5, a ``tanh`` network
+    output; ``output="normal"``: the normal score itself as a ``linear`` (unsquashed) output;
+    ``output="uniform"``: ``2 q - 1``, a ``tanh`` output. Measured on breast cancer (4 seeds)
+    and Adult: "normal" reached the higher Adult quality (0.926 against 0.903) but piled values
+    up at the edges and lost the class signal on breast cancer in 2 seeds of 4 (TSTR ROC AUC
+    0.60 and 0.74); "normal_tanh" kept TSTR within 0.015 of real and no edge pile-ups on all
+    four, "uniform" in between (docs/tabular.md).
+    """
+
+    def __init__(self, output: str = "normal_tanh", max_knots: int = MAX_KNOTS):
+        if output not in QUANTILE_OUTPUTS:
+            raise ValueError(f"output must be one of {QUANTILE_OUTPUTS}, got {output!r}")
+        self.output = output
+        self.max_knots = max_knots
+
+    def fit(self, values: np.ndarray, rng: np.random.Generator | None = None) -> "QuantileEncoder":
+        missing = np.isnan(values)
+        observed = np.sort(values[~missing])
+        self.has_missing = bool(missing.any())
+        self.low, self.high = float(observed[0]), float(observed[-1])
+        n = len(observed)
+        distinct, first = np.unique(observed, return_index=True)
+        counts = np.diff(np.append(first, n))
+        keep = np.zeros(len(distinct), dtype=bool)
+        keep[np.unique(np.linspace(0, len(distinct) - 1, min(self.max_knots, len(distinct))).round().astype(int))] = True
+        keep |= counts > n / self.max_knots
+        left = first[keep] / n  # share of rows below each kept value
+        right = (first[keep] + counts[keep]) / n  # share at or below it
+        kept = distinct[keep]
+        quantiles, knots = [], []
+        half = 0.5 / n
+        for value, lo, hi in zip(kept, left, right):
+            if hi - lo > 1.5 / n:  # several rows: a flat stretch
+                quantiles += [lo + half, hi - half]
+                knots += [value, value]
+            else:
+                quantiles.append((lo + hi) / 2)
+                knots.append(value)
+        self.quantiles = np.asarray(quantiles, dtype=np.float64)
+        self.knots = np.asarray(knots, dtype=np.float64)
+        return self
+
+    @property
+    def spans(self) -> list[SpanSpec]:
+        out = [SpanSpec("linear" if self.output == "normal" else "tanh", 1, "value")]
+        if self.has_missing:
+            out.append(SpanSpec("softmax", 2, "missing"))
+        return out
+
+    def scalar(self, q: np.ndarray) -> np.ndarray:
+        """The network's target for quantiles ``q`` (float64)."""
+        if self.output == "uniform":
+            return 2 * q - 1
+        if self.output == "normal_tanh":
+            return _normal_ppf(q) / NORMAL_TANH_SCALE
+        return _normal_ppf(q)
+
+    def _to_quantile(self, s: np.ndarray) -> np.ndarray:
+        if self.output == "uniform":
+            return (s + 1) / 2
+        if self.output == "normal_tanh":
+            return _normal_cdf(s * NORMAL_TANH_SCALE)
+        return _normal_cdf(s)
+
+    def quantile(self, values: np.ndarray) -> np.ndarray:
+        """Position of each value in the training distribution, in (0, 1)."""
+        if len(self.knots) == 1:
+            return np.full(values.shape, 0.5)
+        # forward map through the distinct knots; a flat stretch maps to its middle
+        distinct, first, counts = np.unique(self.knots, return_index=True, return_counts=True)
+        centre = (self.quantiles[first] + self.quantiles[first + counts - 1]) / 2
+        lower = self.quantiles[first + counts - 1]  # between knots: from the stretch's top...
+        upper = self.quantiles[first]  # ...to the next stretch's bottom
+        j = np.clip(np.searchsorted(distinct, values, side="right") - 1, 0, len(distinct) - 1)
+        exact = distinct[j] == values
+        nxt = np.minimum(j + 1, len(distinct) - 1)
+        width = np.where(nxt > j, distinct[nxt] - distinct[j], 1.0)
+        frac = np.clip((values - distinct[j]) / width, 0.0, 1.0)
+        between = lower[j] + frac * (upper[nxt] - lower[j])
+        return np.where(exact, centre[j], between)
+
+    def transform(self, values: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        missing = np.isnan(values)
+        q = self.quantile(np.where(missing, self.low, values))
+        block = np.zeros((len(values), 1 + (2 if self.has_missing else 0)), dtype=np.float32)
+        block[:, 0] = self.scalar(q)
+        if self.has_missing:
+            block[np.arange(len(values)), 1 + missing.astype(int)] = 1.0
+        return block
+
+    def inverse(self, scalars: np.ndarray, choices: np.ndarray, enforce_bounds: bool) -> np.ndarray:
+        """``scalars``: the network's value per row; ``choices``: the missing span's choice if any.
+
+        Always inside the observed range (``enforce_bounds`` has nothing to clip)."""
+        s = scalars[:, 0].astype(np.float64)
+        q = self._to_quantile(s if self.output == "normal" else np.clip(s, -1, 1))
+        values = np.interp(q, self.quantiles, self.knots) if len(self.knots) > 1 else np.full(len(q), self.low)
+        if self.has_missing:
+            values = np.where(choices[:, 0] == 1, np.nan, values)
+        return values
+
+    def state(self) -> dict:
+        return {
+            "encoding": "quantile",
+            "output": self.output,
+            "has_missing": self.has_missing,
+            "low": self.low,
+            "high": self.high,
+            "quantiles": self.quantiles.tolist(),
+            "knots": self.knots.tolist(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> "QuantileEncoder":
+        enc = cls(state["output"])
+        enc.has_missing, enc.low, enc.high = state["has_missing"], state["low"], state["high"]
+        enc.quantiles = np.asarray(state["quantiles"], dtype=np.float64)
+        enc.knots = np.asarray(state["knots"], dtype=np.float64)
+        return enc
+
+
+def _normal_ppf(q: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtri
+
+    return ndtri(np.clip(q, QUANTILE_CLIP, 1 - QUANTILE_CLIP))
+
+
+def _normal_cdf(z: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtr
+
+    return ndtr(z)
 
 
 class CategoricalEncoder:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -46,6 +47,7 @@ class CTGANModel:
         self.net_g = Generator(config.embedding_dim + cond, config.generator_dim, layout.width).to(self.device)
         self.net_d = Discriminator(layout.width + cond, config.discriminator_dim, config.pac).to(self.device)
         self.train_g, self.train_d = self.net_g, self.net_d
+        self.net_g_ema = None  # an exponential moving average of the generator (prepare)
         self.generator = torch.Generator(self.device)
         if seed is not None:
             self.generator.manual_seed(seed)
@@ -77,6 +79,8 @@ class CTGANModel:
             weight_decay=cfg.discriminator_decay, fused=fused,
         )
         self._critic_steps = 0
+        if cfg.generator_ema > 0:
+            self.net_g_ema = copy.deepcopy(self.net_g).eval().requires_grad_(False)
         self._fingerprint = hashlib.sha256(
             json.dumps(fingerprint_of, sort_keys=True, default=str).encode()
         ).hexdigest()
@@ -85,7 +89,35 @@ class CTGANModel:
         return self._fingerprint
 
     def modules(self) -> dict[str, torch.nn.Module]:
-        return {"generator": self.net_g, "discriminator": self.net_d}
+        out = {"generator": self.net_g, "discriminator": self.net_d}
+        if self.net_g_ema is not None:
+            out["generator_ema"] = self.net_g_ema
+        return out
+
+    @property
+    def sampling_net(self) -> Generator:
+        """The generator rows are drawn from: the moving average when there is one."""
+        return self.net_g if self.net_g_ema is None else self.net_g_ema
+
+    def finish(self) -> None:
+        """After training: the averaged weights become the generator (saved, sampled)."""
+        if self.net_g_ema is not None:
+            self.net_g.load_state_dict(self.net_g_ema.state_dict())
+            self.net_g_ema = None
+        self.net_g.eval()
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """One step of the average; its decay warms up as ``(1 + t) / (10 + t)`` (as in
+        TensorFlow's ``ExponentialMovingAverage(num_updates=t)``), so a short run is not
+        dominated by the initial weights."""
+        # the generator's step count, from its optimiser (so a resumed run continues it)
+        t = float(self.opt_g.state[next(self.net_g.parameters())]["step"])
+        decay = min(self.config.generator_ema, (1 + t) / (10 + t))
+        ema, net = self.net_g_ema, self.net_g
+        torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1 - decay)
+        for target, source in zip(ema.buffers(), net.buffers()):  # batch-norm statistics: the live ones
+            target.copy_(source)
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"generator": self.opt_g, "discriminator": self.opt_d}
@@ -127,6 +159,8 @@ class CTGANModel:
         self.opt_g.zero_grad(set_to_none=True)
         prec.backward(loss_g)
         prec.step(self.opt_g)
+        if self.net_g_ema is not None:
+            self._update_ema()
         return {"generator": loss_g.detach(), "discriminator": loss_total.detach()}
 
     def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -151,12 +185,13 @@ class CTGANModel:
         self, cond: torch.Tensor, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Decoded (tanh scalars, span choices) for one conditional vector per row."""
-        was_training = self.net_g.training
-        self.net_g.eval()
+        net = self.sampling_net
+        was_training = net.training
+        net.eval()
         try:
             noise = torch.randn((len(cond), self.config.embedding_dim), device=self.device, generator=generator)
             dtype = self.precision.dtype or torch.float32
-            raw = self.net_g.infer(torch.cat([noise, cond], dim=1), dtype)
+            raw = net.infer(torch.cat([noise, cond], dim=1), dtype)
             return self.ops.decode(raw, generator)
         finally:
-            self.net_g.train(was_training)
+            net.train(was_training)

@@ -81,6 +81,8 @@ class SpanOps:
         as_tensor = lambda a: torch.as_tensor(a, dtype=torch.long, device=device)  # noqa: E731
         self.width = layout.width
         self.tanh_index = as_tensor(layout.tanh_index)
+        self.scalar_index = as_tensor(layout.scalar_index)
+        self.scalar_is_tanh = torch.as_tensor(layout.scalar_is_tanh, device=device)
         self.soft_index = as_tensor(layout.softmax_index)
         self.soft_segment = as_tensor(layout.softmax_segment)
         self.n_segments = len(layout.softmax_spans)
@@ -104,11 +106,12 @@ class SpanOps:
         return shifted - sums.log().gather(1, seg)
 
     def activate(self, raw: torch.Tensor, tau: float, generator: torch.Generator) -> torch.Tensor:
-        """tanh on scalars, Gumbel-softmax on every one-hot span (CTGAN's ``_apply_activate``)."""
+        """tanh on bounded scalars, Gumbel-softmax on every one-hot span (CTGAN's
+        ``_apply_activate``); ``linear`` scalars (normal scores) pass through."""
         raw = raw.float()
         logits = raw.index_select(1, self.soft_index)
         soft = self._segment_log_softmax((logits + _gumbel(logits, generator)) / tau, self.soft_segment, self.n_segments).exp()
-        out = torch.empty_like(raw)
+        out = raw.clone()
         out[:, self.tanh_index] = torch.tanh(raw.index_select(1, self.tanh_index))
         out[:, self.soft_index] = soft
         return out
@@ -122,8 +125,9 @@ class SpanOps:
         return -(log_p * cond).sum(dim=1).mean()
 
     def decode(self, raw: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sampling: tanh scalars and one categorical draw per span (inverse CDF of its softmax)."""
-        scalars = torch.tanh(raw.index_select(1, self.tanh_index).float())
+        """Sampling: scalars (tanh where bounded) and one categorical draw per span (inverse CDF of its softmax)."""
+        scalars = raw.index_select(1, self.scalar_index).float()
+        scalars = torch.where(self.scalar_is_tanh, torch.tanh(scalars), scalars)
         choices = torch.empty((raw.shape[0], self.n_segments), dtype=torch.long, device=raw.device)
         uniform = torch.rand((raw.shape[0], self.n_segments), device=raw.device, generator=generator)
         for i, (start, end) in enumerate(self.spans):

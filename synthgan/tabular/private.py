@@ -81,8 +81,9 @@ def fit_private_transformer(
     scale = len(modelled) / eps
     delta_c = delta / max(len(modelled), 1)
     cut = threshold(scale, delta_c)
-    tt = TableTransformer(1, 1, config.enforce_bounds)
-    tt.schema, tt.encoders = schema, {}
+    tt = TableTransformer(1, 1, config.enforce_bounds, "mixture")
+    # no decimals: how a column was recorded is a statistic of the data, not released under DP
+    tt.schema, tt.encoders, tt.decimals, tt.steps = schema, {}, {}, {}
     df = df.copy()
     for col in schema.columns:
         values = df[col.name]

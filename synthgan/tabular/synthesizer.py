@@ -16,23 +16,33 @@ from synthgan.base import Synthesizer
 from synthgan.config import TabularConfig, validate
 from synthgan.errors import ConditionError, ConfigError, DataError, ModelFileError, PrivacyFilterError
 from synthgan.io import read_table
-from synthgan.scale.distributed import DistContext
-from synthgan.scale.distributed import requested as requested_distributed
-from synthgan.scale.distributed import setup as setup_distributed
-from synthgan.scale.tabular_ddp import local_counts, rank_seed, shared_transformer
+from synthgan.distributed import DistContext
+from synthgan.distributed import requested as requested_distributed
+from synthgan.distributed import setup as setup_distributed
 from synthgan.schema import ColumnKind, Metadata, Schema, detect_schema
 from synthgan.serialization import load_model, save_model
+from synthgan.tabular.budget import training_budget
 from synthgan.tabular.conditions import native_condition, parse_conditions
+from synthgan.tabular.ddp import local_counts, rank_seed, shared_transformer
 from synthgan.tabular.model import CTGANModel
 from synthgan.tabular.sampler import ConditionSampler
 from synthgan.tabular.transformer import TableTransformer
-from synthgan.training import Precision, TrainingHistory, resolve_device, seeded, train
+from synthgan.tabular.validation import quick_quality
+from synthgan.training import Precision, Selection, TrainingHistory, resolve_device, seeded, train
 
 MODEL_KIND = "tabular"
 #: rows generated per forward pass when sampling
 SAMPLE_CHUNK = 65_536
 #: rejection sampling gives up after drawing this many times the requested rows
 MAX_DRAW_FACTOR = 200
+#: tables with fewer rows are never split for validation (the score would be noise)
+MIN_VALIDATION_ROWS = 100
+#: most rows held out for validation, and most synthetic rows drawn to score them against
+MAX_VALIDATION_ROWS = 5_000
+#: the generator is scored about this many times over the planned run
+SCORES_PER_RUN = 40
+#: rows drawn per round, and rounds, when the missing-value indicators are calibrated
+CALIBRATION_ROWS, CALIBRATION_ROUNDS = 20_000, 3
 _DP_AND_DDP = (
     "dp: differentially private training does not run data-parallel (the DP-SGD accountant "
     "assumes one process); train it in one process, or pass distributed=False"
@@ -60,8 +70,8 @@ class TabularSynthesizer(Synthesizer):
 
     def __init__(
         self,
-        epochs: int = 300,
-        batch_size: int = 500,
+        epochs: int | None = None,
+        batch_size: int | None = None,
         *,
         device: str = "auto",
         amp: bool | str = "auto",
@@ -82,6 +92,11 @@ class TabularSynthesizer(Synthesizer):
         gmm_subsample: int = 5_000,
         enforce_bounds: bool = True,
         id_columns: str = "generate",
+        continuous_encoding: str = "quantile",
+        validation: float = 0.1,
+        patience: int = 8,
+        log_dir: str | None = None,
+        generator_ema: float = 0.999,
         dp=None,
         checkpoint_dir: str | None = None,
         checkpoint_every: int = 0,
@@ -109,6 +124,11 @@ class TabularSynthesizer(Synthesizer):
         self.gmm_subsample = gmm_subsample
         self.enforce_bounds = enforce_bounds
         self.id_columns = id_columns
+        self.continuous_encoding = continuous_encoding
+        self.validation = validation
+        self.patience = patience
+        self.log_dir = log_dir
+        self.generator_ema = generator_ema
         self.dp = dp
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
@@ -169,8 +189,12 @@ class TabularSynthesizer(Synthesizer):
             schema = _model_schema(data, metadata, config)
             timings["schema_s"] = time.perf_counter() - start
             start = time.perf_counter()
+            full = data
+            data, validation_rows = _validation_split(data, config, rng)
             if config.dp is None:
-                transformer = TableTransformer(config.max_modes, config.gmm_subsample, config.enforce_bounds)
+                transformer = TableTransformer(
+                    config.max_modes, config.gmm_subsample, config.enforce_bounds, config.continuous_encoding
+                )
                 transformer.fit(data, schema, rng)
             else:
                 train_config = _dp_training_config(config)
@@ -180,6 +204,7 @@ class TabularSynthesizer(Synthesizer):
                 transformer, data = fit_private_transformer(data, schema, train_config, rng)
             transform_rng = rng
         else:
+            full, validation_rows = None, None
             device = ctx.device
             schema_of = lambda frame: _model_schema(frame, metadata, config)  # noqa: E731
             transformer, exact_index, data = shared_transformer(ctx, data, schema_of, config, rng)
@@ -190,6 +215,10 @@ class TabularSynthesizer(Synthesizer):
         matrix = torch.from_numpy(transformer.transform(data, transform_rng)).to(device)
         timings["transform_s"] = time.perf_counter() - start
 
+        budget = training_budget(
+            len(matrix), train_config.batch_size, train_config.epochs, train_config.pac, type(self).__name__
+        )
+        train_config = train_config.model_copy(update={"batch_size": budget.batch_size, "epochs": budget.epochs})
         precision = Precision(device, train_config.amp)
         start = time.perf_counter()
         # under DDP the sampler draws this rank's rows, so it counts this rank's categories
@@ -205,10 +234,18 @@ class TabularSynthesizer(Synthesizer):
                 model.distribute(ctx.wrap)
             self.transformer_, self.model_, self.config_ = transformer, model, config
             callback = None if on_epoch_end is None else (lambda epoch: on_epoch_end(epoch, self))
-            self.history_ = train(model, train_config, precision, callback, desc="TabularSynthesizer", dist=ctx)
+            selection = None if validation_rows is None else self._selection(validation_rows, budget, config)
+            self.history_ = train(
+                model, train_config, precision, callback, desc="TabularSynthesizer", dist=ctx, selection=selection
+            )
+            self.history_.budget = budget.to_json()
+            model.finish()
         self.privacy_ = _privacy_spent(model, config)
+        if ctx is None and config.dp is None:
+            self.history_.calibration = self._calibrate_missing(data, config)
         if ctx is None:
-            self.exact_index_ = _exact_index(data, transformer.schema) if config.dp is None else None
+            # every row the user gave, validation rows included, is a row never to release
+            self.exact_index_ = _exact_index(full, transformer.schema) if config.dp is None else None
         else:
             model.undistribute()
             ctx.broadcast_buffers(model.net_g)  # batch-norm statistics: rank 0's everywhere
@@ -219,6 +256,59 @@ class TabularSynthesizer(Synthesizer):
         model.data = None  # the training matrix is not kept
         self.timings_ = timings
         self._sample_generator = self._new_generator(config.seed)
+
+    def _selection(self, rows: pd.DataFrame, budget, config: TabularConfig) -> Selection:
+        """Score the generator on held-out real rows (:func:`quick_quality`), keep the best."""
+        n_draw = min(max(len(rows), 1_000), MAX_VALIDATION_ROWS)
+        schema = self.transformer_.schema
+        seed = 0 if config.seed is None else config.seed
+
+        def score() -> float:
+            gen = self._new_generator(seed + 1)  # the same noise every time: scores differ by the weights only
+            synthetic = self._draw(n_draw, None, gen, np.random.default_rng(seed + 1))
+            return quick_quality(rows, synthetic, schema).score
+
+        net = self.model_.sampling_net
+        return Selection(
+            score=score,
+            snapshot=lambda: {k: v.detach().clone() for k, v in net.state_dict().items()},
+            restore=net.load_state_dict,
+            every=max(1, round(budget.epochs / SCORES_PER_RUN)),
+            patience=config.patience,
+            info={"score": "quick_quality (sdmetrics-style shapes and pair trends)", "validation_rows": len(rows),
+                  "synthetic_rows": n_draw},
+        )
+
+    @torch.no_grad()
+    def _calibrate_missing(self, data: pd.DataFrame, config: TabularConfig) -> dict | None:
+        """Bring each column's generated missing rate to its training rate.
+
+        A GAN learns a missing-value indicator as one more softmax, and its rate drifts from
+        one epoch to the next (a column 28% missing came out between 9% and 51%). After
+        training, the generator's output bias for "missing" is shifted by the log-odds gap
+        between the training rate and the rate in ``CALIBRATION_ROWS`` generated rows, for
+        ``CALIBRATION_ROUNDS`` rounds (the shift is exact for a constant logit, close for a
+        varying one). Not under DP (the training rates are not released) or data-parallel
+        training. Returns, per column, the real rate and the generated rate before and after.
+        """
+        spans = [s for s in self.transformer_.layout.spans if s.role == "missing"]
+        if not spans:
+            return None
+        head = self.model_.net_g.net[-1]
+        seed = 0 if config.seed is None else config.seed
+        real = {s.column: float(data[s.column].isna().mean()) for s in spans}
+        out = {s.column: {"real": real[s.column]} for s in spans}
+        floor = 0.5 / CALIBRATION_ROWS
+        logit = lambda p: float(np.log(p / (1 - p)))  # noqa: E731
+        for round_ in range(CALIBRATION_ROUNDS + 1):
+            rows = self._draw(CALIBRATION_ROWS, None, self._new_generator(seed + 2), np.random.default_rng(seed + 2))
+            for s in spans:
+                rate = float(rows[s.column].isna().mean())
+                out[s.column]["before" if round_ == 0 else "after"] = rate
+                if round_ < CALIBRATION_ROUNDS:
+                    gap = logit(min(max(real[s.column], floor), 1 - floor)) - logit(min(max(rate, floor), 1 - floor))
+                    head.bias[s.start + 1] += gap  # the span is (present, missing)
+        return out
 
     def _validated_config(self) -> TabularConfig:
         """The options as a TabularConfig; ``distributed`` is checked apart (it does not
@@ -295,7 +385,7 @@ class TabularSynthesizer(Synthesizer):
         """An empty table with the training columns and dtypes."""
         layout = self.transformer_.layout
         return self.transformer_.inverse_transform(
-            np.zeros((0, len(layout.tanh_index))), np.zeros((0, len(layout.softmax_spans)), dtype=np.int64), np_rng
+            np.zeros((0, len(layout.scalar_index))), np.zeros((0, len(layout.softmax_spans)), dtype=np.int64), np_rng
         )
 
     def _release_check(self, privacy):
@@ -414,6 +504,8 @@ class TabularSynthesizer(Synthesizer):
             params["device"] = device
             synth = cls(**params)
             config = synth._validated_config()
+            budget = state["history"].get("budget") or {}
+            config = config.model_copy(update={"batch_size": budget.get("batch_size", config.batch_size or 500)})
             transformer = TableTransformer.from_state(state["transformer"])
             dev = resolve_device(config.device)
             model = CTGANModel(
@@ -439,6 +531,21 @@ class TabularSynthesizer(Synthesizer):
             synth.exact_index_ = ExactMatchIndex.from_state(state["exact_index"], keys)
         synth._sample_generator = synth._new_generator(config.seed)
         return synth
+
+
+def _validation_split(data: pd.DataFrame, config: TabularConfig, rng: np.random.Generator):
+    """(training rows, validation rows or None): a seeded share ``config.validation`` held out.
+
+    No split under DP (choosing a generator by real rows would spend privacy the accountant
+    does not count) or for tables under ``MIN_VALIDATION_ROWS`` rows.
+    """
+    n_val = min(int(round(len(data) * config.validation)), MAX_VALIDATION_ROWS)
+    if config.dp is not None or n_val == 0 or len(data) < MIN_VALIDATION_ROWS:
+        return data, None
+    order = rng.permutation(len(data))
+    held = np.sort(order[:n_val])
+    kept = np.sort(order[n_val:])
+    return data.iloc[kept].reset_index(drop=True), data.iloc[held].reset_index(drop=True)
 
 
 def _exact_index(data: pd.DataFrame, schema: Schema):
@@ -478,7 +585,12 @@ def _dp_training_config(config: TabularConfig) -> TabularConfig:
         raise ConfigError("dp: checkpoints and resume are not supported with dp (the privacy accountant is not saved)")
     if config.amp is True:
         warnings.warn("dp: training runs in fp32; amp=True is ignored", stacklevel=3)
-    return config.model_copy(update={"pac": 1, "amp": False})
+    # DP keeps CTGAN's 300 epochs of batch 500 unless told: its noise is set for the epochs asked,
+    # and the size-aware budget's many small steps would cost more privacy
+    update = {"pac": 1, "amp": False, "generator_ema": 0.0}  # the DP step keeps no average
+    update["epochs"] = 300 if config.epochs is None else config.epochs
+    update["batch_size"] = 500 if config.batch_size is None else config.batch_size
+    return config.model_copy(update=update)
 
 
 def _privacy_spent(model, config: TabularConfig) -> dict | None:
@@ -512,5 +624,5 @@ def _counts(transformer: TableTransformer) -> torch.Tensor:
 
 def _fingerprint_options(config: TabularConfig) -> dict:
     """Options that change the trained model (a checkpoint may be resumed with more epochs)."""
-    ignored = {"epochs", "resume", "verbose", "checkpoint_dir", "checkpoint_every", "device"}
+    ignored = {"epochs", "resume", "verbose", "checkpoint_dir", "checkpoint_every", "device", "log_dir", "patience"}
     return {k: v for k, v in config.model_dump().items() if k not in ignored}

@@ -15,16 +15,21 @@ import numpy as np
 import pandas as pd
 
 from synthgan.errors import SynthGANError
-from synthgan.schema import DISCRETE_KINDS, ColumnKind, Schema
-from synthgan.tabular.encoders import CategoricalEncoder, ContinuousEncoder, IdentifierGenerator
+from synthgan.schema import DISCRETE_KINDS, ColumnKind, Schema, observed_decimals
+from synthgan.tabular.encoders import CategoricalEncoder, ContinuousEncoder, IdentifierGenerator, QuantileEncoder
 
 NUMERIC = (ColumnKind.CONTINUOUS, ColumnKind.INTEGER, ColumnKind.DATETIME)
+#: how numeric columns are encoded: a quantile (Gaussianising) transform, or CTGAN's
+#: mode-specific normalisation with a variational Gaussian mixture
+CONTINUOUS_ENCODINGS = ("quantile", "mixture")
+#: span kinds that hold one number: ``tanh`` (bounded) and ``linear`` (unbounded normal scores)
+SCALAR_KINDS = ("tanh", "linear")
 
 
 @dataclass(frozen=True)
 class Span:
     column: str
-    kind: str  # "tanh" | "softmax"
+    kind: str  # "tanh" | "linear" | "softmax"
     role: str  # "value" | "mode" | "missing" | "category"
     start: int
     end: int
@@ -40,6 +45,16 @@ class Layout:
     @property
     def tanh_index(self) -> np.ndarray:
         return np.array([s.start for s in self.spans if s.kind == "tanh"], dtype=np.int64)
+
+    @property
+    def scalar_index(self) -> np.ndarray:
+        """Positions of every scalar output (``tanh`` and ``linear``), in layout order."""
+        return np.array([s.start for s in self.spans if s.kind in SCALAR_KINDS], dtype=np.int64)
+
+    @property
+    def scalar_is_tanh(self) -> np.ndarray:
+        """For each entry of ``scalar_index``: whether the network squashes it with tanh."""
+        return np.array([s.kind == "tanh" for s in self.spans if s.kind in SCALAR_KINDS], dtype=bool)
 
     @property
     def softmax_spans(self) -> list[Span]:
@@ -79,19 +94,41 @@ class Layout:
 class TableTransformer:
     """Fits one encoder per column and lays their spans out side by side."""
 
-    def __init__(self, max_modes: int = 10, gmm_subsample: int = 5_000, enforce_bounds: bool = True):
+    def __init__(
+        self,
+        max_modes: int = 10,
+        gmm_subsample: int = 5_000,
+        enforce_bounds: bool = True,
+        continuous_encoding: str = "quantile",
+    ):
+        if continuous_encoding not in CONTINUOUS_ENCODINGS:
+            raise ValueError(f"continuous_encoding must be one of {CONTINUOUS_ENCODINGS}, got {continuous_encoding!r}")
         self.max_modes = max_modes
         self.gmm_subsample = gmm_subsample
         self.enforce_bounds = enforce_bounds
+        self.continuous_encoding = continuous_encoding
+
+    def _numeric_encoder(self):
+        if self.continuous_encoding == "quantile":
+            return QuantileEncoder()
+        return ContinuousEncoder(self.max_modes, self.gmm_subsample)
 
     def fit(self, df: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> "TableTransformer":
         self.schema = schema
         self.encoders = {}
+        #: decimals each continuous column was recorded with; generated values are rounded to them
+        self.decimals = {}
+        #: the resolution (ns) each datetime column was recorded at (whole days, hours, seconds...)
+        self.steps = {}
         for col in schema.columns:
             values = df[col.name]
             if col.kind in NUMERIC:
-                enc = ContinuousEncoder(self.max_modes, self.gmm_subsample)
-                self.encoders[col.name] = enc.fit(_as_float(values, col.kind), rng)
+                numbers = _as_float(values, col.kind)
+                self.encoders[col.name] = self._numeric_encoder().fit(numbers, rng)
+                if col.kind is ColumnKind.CONTINUOUS:
+                    self.decimals[col.name] = observed_decimals(numbers)
+                elif col.kind is ColumnKind.DATETIME:
+                    self.steps[col.name] = datetime_step(numbers, col.timezone is not None)
             elif col.kind in DISCRETE_KINDS:
                 self.encoders[col.name] = CategoricalEncoder().fit(values)
             else:
@@ -124,8 +161,8 @@ class TableTransformer:
         return np.concatenate(blocks, axis=1)
 
     def decode(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Matrix -> (tanh scalars, argmax of every softmax span), the input of inverse."""
-        scalars = matrix[:, self.layout.tanh_index]
+        """Matrix -> (scalars, argmax of every softmax span), the input of inverse."""
+        scalars = matrix[:, self.layout.scalar_index]
         choices = np.stack(
             [matrix[:, s.start : s.end].argmax(axis=1) for s in self.layout.softmax_spans], axis=1
         ) if self.layout.softmax_spans else np.zeros((len(matrix), 0), dtype=np.int64)
@@ -142,10 +179,14 @@ class TableTransformer:
             if col.kind is ColumnKind.ID:
                 columns[col.name] = _restore(enc.generate(n, rng), col)
                 continue
-            n_tanh = sum(s.kind == "tanh" for s in enc.spans)
+            n_tanh = sum(s.kind in SCALAR_KINDS for s in enc.spans)
             n_soft = sum(s.kind == "softmax" for s in enc.spans)
             values = enc.inverse(scalars[:, t : t + n_tanh], choices[:, c : c + n_soft], self.enforce_bounds)
             t, c = t + n_tanh, c + n_soft
+            if col.name in self.decimals:
+                values = np.round(values, self.decimals[col.name])
+            elif col.name in self.steps:
+                values = np.round(values / self.steps[col.name]) * self.steps[col.name]
             columns[col.name] = _restore(values, col)
         return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
@@ -154,24 +195,49 @@ class TableTransformer:
             "max_modes": self.max_modes,
             "gmm_subsample": self.gmm_subsample,
             "enforce_bounds": self.enforce_bounds,
+            "continuous_encoding": self.continuous_encoding,
+            "decimals": self.decimals,
+            "steps": self.steps,
             "schema": self.schema.to_json(),
             "encoders": [self.encoders[c.name].state() for c in self.schema.columns],
         }
 
     @classmethod
     def from_state(cls, state: dict) -> "TableTransformer":
-        tt = cls(state["max_modes"], state["gmm_subsample"], state["enforce_bounds"])
+        # files written before the quantile encoding (format 1 models) used the mixture throughout
+        encoding = state.get("continuous_encoding", "mixture")
+        tt = cls(state["max_modes"], state["gmm_subsample"], state["enforce_bounds"], encoding)
         tt.schema = Schema.from_json(state["schema"])
+        tt.decimals = dict(state.get("decimals", {}))
+        tt.steps = dict(state.get("steps", {}))
         tt.encoders = {}
         for col, enc_state in zip(tt.schema.columns, state["encoders"]):
             if col.kind in NUMERIC:
-                tt.encoders[col.name] = ContinuousEncoder.from_state(enc_state)
+                numeric = QuantileEncoder if enc_state.get("encoding") == "quantile" else ContinuousEncoder
+                tt.encoders[col.name] = numeric.from_state(enc_state)
             elif col.kind in DISCRETE_KINDS:
                 tt.encoders[col.name] = CategoricalEncoder.from_state(enc_state)
             else:
                 tt.encoders[col.name] = IdentifierGenerator.from_state(enc_state)
         tt.layout = tt._build_layout()
         return tt
+
+
+#: resolutions a datetime column can be recorded at, coarsest first (ns); whole days only for
+#: naive datetimes (a zone's midnight is not UTC's), minutes at most for zoned ones (some
+#: zones are offset by 30 or 45 minutes)
+DATETIME_STEPS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3)
+
+
+def datetime_step(ns: np.ndarray, zoned: bool) -> int:
+    """The coarsest resolution (in ns) that every observed value of a datetime column sits on."""
+    finite = ns[np.isfinite(ns)].astype(np.int64)
+    for step in DATETIME_STEPS:
+        if zoned and step > 60 * 10**9:
+            continue
+        if np.all(finite % step == 0):
+            return step
+    return 1
 
 
 def _as_float(values: pd.Series, kind: ColumnKind) -> np.ndarray:
