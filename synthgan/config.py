@@ -85,6 +85,13 @@ class TabularConfig(TrainingConfig):
         8, ge=0, description="validation scores without improvement before training stops; 0 never stops early"
     )
     log_dir: str | None = Field(None, description="write TensorBoard scalars here (needs the tensorboard package)")
+    target_balance: bool = Field(
+        False, description="with fit(target=...): condition on the target's classes uniformly instead of by log-frequency"
+    )
+    target_loss: float = Field(
+        1.0, ge=0, le=10,
+        description="with fit(target=...): weight of the auxiliary classifier / regressor loss (CTAB-GAN+); 0: off",
+    )
     generator_ema: float = Field(
         0.999, ge=0, lt=1,
         description="decay per generator step of an exponential moving average of its weights, which is "

@@ -74,6 +74,29 @@ class Discriminator(nn.Module):
         return self.net(x.reshape(-1, self.pac * x.shape[1]))
 
 
+class AuxiliaryHead(nn.Module):
+    """Predicts the target from the other columns (CTAB-GAN+, Zhao et al., 2022).
+
+    Trained on real rows only; the generator is then asked to make rows whose features this
+    head assigns to the class they were conditioned on (or, for a numeric target, whose
+    features predict their own target value), so synthetic features carry the target's signal.
+    Input: the model matrix less the target's own positions, ``(batch, in_dim)``; output:
+    class logits ``(batch, classes)`` or one number for a numeric target.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, hidden: tuple[int, ...] = (256, 256)):
+        super().__init__()
+        layers, dim = [], in_dim
+        for width in hidden:
+            layers += [nn.Linear(dim, width), nn.LeakyReLU(0.2), nn.Dropout(0.2)]
+            dim = width
+        layers.append(nn.Linear(dim, out_dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
 class SpanOps:
     """Segmented softmax machinery over the layout's softmax spans."""
 

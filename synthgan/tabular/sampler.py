@@ -13,15 +13,31 @@ from synthgan.tabular.transformer import Layout
 
 
 class ConditionSampler:
-    """Conditional vectors from category counts; ``attach_rows`` adds real-row lookup."""
+    """Conditional vectors from category counts; ``attach_rows`` adds real-row lookup.
 
-    def __init__(self, layout: Layout, counts: torch.Tensor):
+    With a ``target`` (a discrete column, ``fit(df, target=...)``) every conditional vector
+    also holds a class of the target, and of each ``fairness`` column (``fit(df,
+    fairness=[...])``): together the *group* columns. In training they are the values of the
+    real row drawn; in sampling a combination of them (a row of ``combos``, ``(C, groups)``
+    local category indices) is drawn from ``joint`` (how often each combination occurs among
+    the rows of each category, ``(condition_width, C)``) given the one condition the vector
+    holds, so the target and the sensitive groups go together, and with the other condition,
+    as in the real table. ``balance=True`` draws the target's classes uniformly when the
+    target is the column picked, instead of by log-frequency.
+    """
+
+    def __init__(
+        self, layout: Layout, counts: torch.Tensor, target: str | None = None,
+        joint: torch.Tensor | None = None, balance: bool = False,
+        fairness: tuple[str, ...] = (), combos: torch.Tensor | None = None,
+    ):
         device = counts.device
         spans = layout.condition_spans
         self.width = layout.condition_width
         self.n_columns = len(spans)
         self.spans = spans
         self.counts = counts.long()
+        self.target = target
         if self.n_columns == 0:
             return
         widths = torch.tensor([s.end - s.start for s in spans], device=device)
@@ -33,6 +49,22 @@ class ConditionSampler:
         freq = torch.where(valid, counts[position].double(), torch.zeros((), device=device, dtype=torch.double))
         self.log_probs = _normalise(torch.log1p(freq)).float()
         self.probs = _normalise(freq).float()
+        if target is not None:
+            names = [s.column for s in spans]
+            self.target_column = names.index(target)
+            self.target_start = int(self.offsets[self.target_column])
+            self.target_width = int(widths[self.target_column])
+            self.joint = joint.to(device).double()
+            self.group_columns = [self.target_column] + [names.index(c) for c in fairness]
+            self.group_spans = [spans[i] for i in self.group_columns]
+            self.group_offsets = self.offsets[self.group_columns]
+            self.combos = (
+                combos.to(device).long() if combos is not None
+                else torch.arange(self.target_width, device=device)[:, None]
+            )
+            if balance:
+                uniform = valid[self.target_column].double()
+                self.log_probs[self.target_column] = (uniform / uniform.sum()).float()
         # cumulative tables for inverse-CDF draws (searchsorted beats multinomial per row)
         self.log_cdf = _cdf(self.log_probs, valid)
         self.cdf = _cdf(self.probs, valid)
@@ -69,6 +101,39 @@ class ConditionSampler:
         within = torch.minimum((pick * count).long(), count - 1)
         rows = self.rows_sorted[self.starts[category] + within]
         return self.one_hot(category), rows
+
+    def target_slice(self) -> slice:
+        """Positions of the target's classes in the conditional vector."""
+        return slice(self.target_start, self.target_start + self.target_width)
+
+    def set_groups(self, cond: torch.Tensor, rows_matrix: torch.Tensor) -> torch.Tensor:
+        """Training: set every group column of ``cond`` to the real rows' values (in place)."""
+        for span, offset in zip(self.group_spans, self.group_offsets.tolist()):
+            cond[:, offset : offset + span.end - span.start] = rows_matrix[:, span.start : span.end]
+        return cond
+
+    def fill_target(self, cond: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Sampling: give the group columns a combination drawn from ``joint`` given the one
+        condition each row holds (rows with none draw from the marginal); columns a row
+        already holds are kept."""
+        if self.target is None:
+            return cond
+        anchored = cond.sum(dim=1) > 0
+        marginal = self.joint[self.target_start : self.target_start + self.target_width].sum(dim=0)
+        weights = torch.where(anchored[:, None], self.joint[cond.argmax(dim=1)], marginal.expand(len(cond), -1))
+        weights = torch.where(weights.sum(dim=1, keepdim=True) > 0, weights, marginal.expand(len(cond), -1))
+        cdf = torch.cumsum(weights, dim=1)
+        cdf = (cdf / cdf[:, -1:]).float()
+        u = torch.rand((len(cond), 1), device=cond.device, generator=generator)
+        last = torch.tensor(cdf.shape[1] - 1, device=cond.device)
+        combo = self.combos[torch.minimum(torch.searchsorted(cdf, u, right=True).squeeze(1), last)]
+        out = cond.clone()
+        rows = torch.arange(len(cond), device=cond.device)
+        for g, (span, offset) in enumerate(zip(self.group_spans, self.group_offsets.tolist())):
+            width = span.end - span.start
+            unset = out[:, offset : offset + width].sum(dim=1) == 0
+            out[rows[unset], offset + combo[unset, g]] = 1.0
+        return out
 
     def sample_original(self, batch: int, generator: torch.Generator) -> torch.Tensor:
         """Conditional vectors at the real category frequencies (unconditional sampling)."""

@@ -24,7 +24,7 @@ from synthgan.serialization import load_model, save_model
 from synthgan.tabular.budget import training_budget
 from synthgan.tabular.conditions import native_condition, parse_conditions
 from synthgan.tabular.ddp import local_counts, rank_seed, shared_transformer
-from synthgan.tabular.model import CTGANModel
+from synthgan.tabular.model import CTGANModel, Target
 from synthgan.tabular.sampler import ConditionSampler
 from synthgan.tabular.transformer import TableTransformer
 from synthgan.tabular.validation import quick_quality
@@ -96,6 +96,8 @@ class TabularSynthesizer(Synthesizer):
         validation: float = 0.1,
         patience: int = 8,
         log_dir: str | None = None,
+        target_balance: bool = False,
+        target_loss: float = 1.0,
         generator_ema: float = 0.999,
         dp=None,
         checkpoint_dir: str | None = None,
@@ -128,6 +130,8 @@ class TabularSynthesizer(Synthesizer):
         self.validation = validation
         self.patience = patience
         self.log_dir = log_dir
+        self.target_balance = target_balance
+        self.target_loss = target_loss
         self.generator_ema = generator_ema
         self.dp = dp
         self.checkpoint_dir = checkpoint_dir
@@ -141,11 +145,32 @@ class TabularSynthesizer(Synthesizer):
         data: pd.DataFrame | str | os.PathLike,
         metadata: Metadata | dict | None = None,
         on_epoch_end: Callable[[int, "TabularSynthesizer"], None] | None = None,
+        *,
+        target: str | None = None,
+        fairness: list[str] | tuple[str, ...] | None = None,
     ) -> "TabularSynthesizer":
         """Learn the table ``data`` (a DataFrame, or a CSV/Parquet path). ``data`` is not modified.
 
         ``metadata`` overrides detected column kinds (``{"zip": "categorical"}``).
         ``on_epoch_end(epoch, self)`` runs after every epoch (e.g. to track quality).
+
+        ``target`` names the column a downstream model will predict (target-aware training):
+        a class column is part of every conditional vector (in training, the class of the
+        real row drawn; in sampling, drawn given the other condition as in the real table;
+        ``target_balance=True`` conditions on its classes uniformly), the validation slice is
+        stratified on it, and an auxiliary head (CTAB-GAN+, Zhao et al., 2022) learns to
+        predict it from the other columns of real rows while the generator is asked to make
+        rows whose features that head assigns to their conditioned class (a numeric target:
+        to their own value), with weight ``target_loss``. Stored in the model file as
+        ``target_`` and used by :meth:`augment`. Not available with ``dp`` (a ``ConfigError``).
+
+        ``fairness`` (with ``target``) names discrete sensitive columns (``["sex", "race"]``)
+        that are conditioned on jointly with the target: every training condition carries the
+        real row's target class and groups, and every sampled row draws its (target, groups)
+        combination from the real table's, given its other condition. So the positive rate per
+        group follows the real one instead of drifting with the generator (an amplified
+        income gap across sex, say). A numeric sensitive column raises a ``DataError``: bin it
+        into a categorical column first.
 
         Data-parallel training (``distributed``, on by default under ``torchrun`` with
         several processes): each rank trains on rows ``rank::world_size`` of the table
@@ -160,6 +185,15 @@ class TabularSynthesizer(Synthesizer):
         every rank. ``dp`` cannot be combined with it (a ``ConfigError``).
         """
         config = self._validated_config()
+        if target is not None and config.dp is not None:
+            raise ConfigError(
+                "fit: target= is not available with dp yet (the auxiliary head and the joint class counts "
+                "would use the real rows outside the privacy budget); fit without target"
+            )
+        self._target_name = target
+        self._fairness = tuple(fairness or ())
+        if self._fairness and target is None:
+            raise ConfigError("fit: fairness= conditions the sensitive columns jointly with a target; pass target= too")
         if config.dp is not None and self.distributed is True:
             raise ConfigError(_DP_AND_DDP)
         ctx = None
@@ -187,10 +221,11 @@ class TabularSynthesizer(Synthesizer):
             if isinstance(data, (str, os.PathLike)):
                 data = read_table(data)
             schema = _model_schema(data, metadata, config)
+            _check_target(self._target_name, schema, self._fairness)
             timings["schema_s"] = time.perf_counter() - start
             start = time.perf_counter()
             full = data
-            data, validation_rows = _validation_split(data, config, rng)
+            data, validation_rows = _validation_split(data, config, rng, self._target_name, schema)
             if config.dp is None:
                 transformer = TableTransformer(
                     config.max_modes, config.gmm_subsample, config.enforce_bounds, config.continuous_encoding
@@ -223,11 +258,18 @@ class TabularSynthesizer(Synthesizer):
         start = time.perf_counter()
         # under DDP the sampler draws this rank's rows, so it counts this rank's categories
         counts = _counts(transformer) if ctx is None else local_counts(matrix, transformer.layout)
-        fingerprint_of = {"transformer": transformer.state(), "config": _fingerprint_options(config)}
+        fingerprint_of = {
+            "transformer": transformer.state(), "config": _fingerprint_options(config), "target": self._target_name,
+        }
         if ctx is not None:
             fingerprint_of["world_size"] = ctx.world_size
+        target = None
+        if self._target_name is not None:
+            _check_target(self._target_name, transformer.schema, self._fairness)
+            joint, combos = _joint_counts(matrix, transformer.layout, (self._target_name, *self._fairness))
+            target = Target(self._target_name, transformer.layout, joint, self._fairness, combos)
         with seeded(model_seed, device):
-            model = model_class(transformer.layout, counts, train_config, precision, model_seed)
+            model = model_class(transformer.layout, counts, train_config, precision, model_seed, target)
             model.prepare(matrix, fingerprint_of)
             if ctx is not None:
                 model.steps_per_epoch = ctx.min_int(model.steps_per_epoch)  # ranks step in lockstep
@@ -249,8 +291,14 @@ class TabularSynthesizer(Synthesizer):
         else:
             model.undistribute()
             ctx.broadcast_buffers(model.net_g)  # batch-norm statistics: rank 0's everywhere
-            model.sampler = ConditionSampler(transformer.layout, _counts(transformer).to(device))
+            model.sampler = ConditionSampler(
+                transformer.layout, _counts(transformer).to(device),
+                model.sampler.target, None if target is None else target.joint, config.target_balance,
+                () if target is None else target.fairness, None if target is None else target.combos,
+            )
             self.exact_index_ = exact_index
+        self.target_ = self._target_name
+        self.fairness_ = self._fairness
         self.world_size_, self.rank_ = (1, 0) if ctx is None else (ctx.world_size, ctx.rank)
         timings["train_s"] = time.perf_counter() - start
         model.data = None  # the training matrix is not kept
@@ -381,6 +429,58 @@ class TabularSynthesizer(Synthesizer):
         out = pd.concat(kept, ignore_index=True).iloc[:n].reset_index(drop=True)
         return out
 
+    def augment(
+        self,
+        df: pd.DataFrame,
+        target: str | None = None,
+        strategy: str | dict | float = "balance",
+        *,
+        indicator: str | None = None,
+        seed: int | None = None,
+        privacy="exact",
+    ) -> pd.DataFrame:
+        """The real rows ``df`` plus synthetic rows of the classes of ``target`` that need them.
+
+        ``target``: a discrete column (default: the model's ``target_``). ``strategy``:
+        ``"balance"`` tops every class up to the largest class's count in ``df``; a dict
+        ``{class: n}`` adds ``n`` rows of each class named; a float ``r`` in (0, 1] tops every
+        class up to ``r`` times the largest (imbalanced-learn's ratio). Synthetic rows are
+        drawn by conditional sampling (``sample(k, conditions={target: class})``), with the
+        same ``privacy`` release check as :meth:`sample`; ``indicator`` names a boolean column
+        added to the result, True on synthetic rows. Returns a new DataFrame: ``df``'s rows
+        first (its index dropped), then the synthetic ones class by class. Raises
+        ``ConfigError`` for a bad strategy, ``DataError`` when ``target`` is missing from
+        ``df`` or is not a discrete column of the model, ``ConditionError`` for a class the
+        model never saw.
+        """
+        self._check_fitted()
+        target = target if target is not None else getattr(self, "target_", None)
+        if target is None:
+            raise ConfigError("augment: name the target column (augment(df, target=...)) or fit with target=")
+        if not isinstance(df, pd.DataFrame):
+            raise ConfigError(f"augment: df must be a pandas DataFrame, got {type(df).__name__}")
+        if target not in df.columns:
+            raise DataError(f"augment: target column {target!r} is not in the table given")
+        kind = self.transformer_.schema[target].kind if target in self.transformer_.schema.names else None
+        if kind not in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
+            raise DataError(f"augment: target {target!r} must be a discrete column of the model (it is {kind})")
+        if indicator is not None and indicator in df.columns:
+            raise ConfigError(f"augment: indicator column {indicator!r} already exists in the table")
+        needed = augment_counts(df[target], strategy)
+        parts = []
+        for offset, (label, count) in enumerate(needed.items()):
+            if count <= 0:
+                continue
+            draw_seed = None if seed is None else seed + offset
+            parts.append(self.sample(int(count), conditions={target: label}, seed=draw_seed, privacy=privacy))
+        real = df.reset_index(drop=True)
+        synthetic = pd.concat(parts, ignore_index=True) if parts else self._no_rows(np.random.default_rng(0))
+        synthetic = synthetic[[c for c in real.columns if c in synthetic.columns]]
+        if indicator is not None:
+            real = real.assign(**{indicator: False})
+            synthetic = synthetic.assign(**{indicator: True})
+        return pd.concat([real, synthetic], ignore_index=True)
+
     def _no_rows(self, np_rng) -> pd.DataFrame:
         """An empty table with the training columns and dtypes."""
         layout = self.transformer_.layout
@@ -420,6 +520,7 @@ class TabularSynthesizer(Synthesizer):
                 offset = sum(s.end - s.start for s in spans[: [s.column for s in spans].index(column)])
                 category = torch.full((size,), offset + index, dtype=torch.long, device=model.device)
                 cond = model.sampler.one_hot(category)
+            cond = model.sampler.fill_target(cond, gen)
             s, c = model.generate(cond, gen)
             scalars.append(s.cpu().numpy())
             choices.append(c.to(torch.int32).cpu().numpy())
@@ -483,11 +584,16 @@ class TabularSynthesizer(Synthesizer):
             "privacy": self.privacy_,
             "transformer": self.transformer_.state(),
             "history": self.history_.to_json(),
+            "target": getattr(self, "target_", None),
+            "fairness": list(getattr(self, "fairness_", ())),
         }
         if getattr(self, "world_size_", 1) > 1:
             state["training"] = {"world_size": self.world_size_, "global_batch_size": self.world_size_ * self.model_.batch_size}
         tensors = {f"generator.{k}": v for k, v in self.model_.net_g.state_dict().items()}
         tensors["condition_counts"] = self.model_.sampler.counts
+        if self.model_.target is not None and self.model_.target.joint is not None:
+            tensors["target_joint"] = self.model_.target.joint.cpu()
+            tensors["target_combos"] = self.model_.target.combos.cpu()
         if self.exact_index_ is not None:  # 8 bytes per training row: hashes, not rows
             state["exact_index"] = self.exact_index_.state()
             tensors["exact_keys"] = torch.from_numpy(self.exact_index_.keys.view(np.int64).copy())
@@ -508,8 +614,16 @@ class TabularSynthesizer(Synthesizer):
             config = config.model_copy(update={"batch_size": budget.get("batch_size", config.batch_size or 500)})
             transformer = TableTransformer.from_state(state["transformer"])
             dev = resolve_device(config.device)
+            target_name = state.get("target")
+            target = None
+            if target_name is not None:
+                target = Target(
+                    target_name, transformer.layout, tensors.get("target_joint"), tuple(state.get("fairness") or ()),
+                    tensors.get("target_combos"),
+                )
             model = CTGANModel(
-                transformer.layout, tensors["condition_counts"], config, Precision(dev, config.amp), config.seed
+                transformer.layout, tensors["condition_counts"], config, Precision(dev, config.amp), config.seed,
+                target,
             )
             model.net_g.load_state_dict(
                 {k[len("generator.") :]: v for k, v in tensors.items() if k.startswith("generator.")}
@@ -522,6 +636,8 @@ class TabularSynthesizer(Synthesizer):
         synth.transformer_, synth.model_, synth.config_ = transformer, model, config
         synth.history_ = TrainingHistory.from_json(state["history"])
         synth.privacy_ = state.get("privacy")
+        synth.target_ = state.get("target")
+        synth.fairness_ = tuple(state.get("fairness") or ())
         synth.world_size_, synth.rank_ = state.get("training", {}).get("world_size", 1), 0
         synth.exact_index_ = None
         if "exact_index" in state:
@@ -533,8 +649,39 @@ class TabularSynthesizer(Synthesizer):
         return synth
 
 
-def _validation_split(data: pd.DataFrame, config: TabularConfig, rng: np.random.Generator):
-    """(training rows, validation rows or None): a seeded share ``config.validation`` held out.
+def augment_counts(labels: pd.Series, strategy) -> dict:
+    """Synthetic rows to add per class for :meth:`TabularSynthesizer.augment`'s ``strategy``.
+
+    ``"balance"``: up to the largest class; ``{class: n}``: ``n`` of each named class; a float
+    ``r`` in (0, 1]: up to ``r`` times the largest class (classes already above get none).
+    """
+    counts = labels.value_counts(dropna=False)
+    if isinstance(strategy, str):
+        if strategy != "balance":
+            raise ConfigError(f"augment: strategy={strategy!r}: expected 'balance', a dict {{class: rows}} or a ratio")
+        return {label: int(counts.max() - n) for label, n in counts.items()}
+    if isinstance(strategy, dict):
+        out = {}
+        for label, n in strategy.items():
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+                raise ConfigError(f"augment: strategy[{label!r}]={n!r}: expected a number of rows >= 0")
+            out[label] = int(n)
+        return out
+    if isinstance(strategy, (float, int)) and not isinstance(strategy, bool):
+        if not 0 < strategy <= 1:
+            raise ConfigError(f"augment: strategy={strategy!r}: a ratio must be in (0, 1]")
+        goal = int(np.ceil(strategy * counts.max()))
+        return {label: max(goal - int(n), 0) for label, n in counts.items()}
+    raise ConfigError(f"augment: strategy={strategy!r}: expected 'balance', a dict {{class: rows}} or a ratio")
+
+
+def _validation_split(
+    data: pd.DataFrame, config: TabularConfig, rng: np.random.Generator, target: str | None = None,
+    schema: Schema | None = None,
+):
+    """(training rows, validation rows or None): a seeded share ``config.validation`` held out,
+    stratified on a discrete ``target`` (each class keeps its share, at least one row stays
+    in training).
 
     No split under DP (choosing a generator by real rows would spend privacy the accountant
     does not count) or for tables under ``MIN_VALIDATION_ROWS`` rows.
@@ -542,10 +689,63 @@ def _validation_split(data: pd.DataFrame, config: TabularConfig, rng: np.random.
     n_val = min(int(round(len(data) * config.validation)), MAX_VALIDATION_ROWS)
     if config.dp is not None or n_val == 0 or len(data) < MIN_VALIDATION_ROWS:
         return data, None
-    order = rng.permutation(len(data))
-    held = np.sort(order[:n_val])
-    kept = np.sort(order[n_val:])
+    share = n_val / len(data)
+    if target is not None and schema[target].kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
+        labels = data[target].astype(object).where(data[target].notna(), "__missing__").astype(str).to_numpy()
+        held = []
+        for label in np.unique(labels):
+            rows = np.flatnonzero(labels == label)
+            take = min(int(round(len(rows) * share)), len(rows) - 1)
+            held.append(rng.permutation(rows)[:take])
+        held = np.sort(np.concatenate(held))
+    else:
+        held = np.sort(rng.permutation(len(data))[:n_val])
+    kept = np.setdiff1d(np.arange(len(data)), held)
     return data.iloc[kept].reset_index(drop=True), data.iloc[held].reset_index(drop=True)
+
+
+def _check_target(target: str | None, schema: Schema, fairness: tuple[str, ...] = ()) -> None:
+    """A target must be a modelled column of the table; fairness columns discrete ones."""
+    if target is None:
+        return
+    discrete = (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
+    for name in fairness:
+        if name not in schema.names:
+            raise DataError(f"fit: fairness column {name!r} is not a column of the table")
+        if schema[name].kind not in discrete:
+            raise DataError(
+                f"fit: fairness column {name!r} is {schema[name].kind.value}; only discrete columns can be "
+                "conditioned on: bin it into a categorical column first (e.g. pd.cut)"
+            )
+        if name == target:
+            raise DataError(f"fit: {name!r} is the target; fairness names the sensitive columns beside it")
+    if fairness and schema[target].kind not in discrete:
+        raise DataError(f"fit: fairness= needs a discrete target; {target!r} is {schema[target].kind.value}")
+    if target not in schema.names:
+        raise DataError(f"fit: target={target!r} is not a column of the table (columns: {schema.names[:20]})")
+    if schema[target].kind is ColumnKind.ID:
+        raise DataError(
+            f"fit: target={target!r} looks like an identifier and is not modelled; declare its kind with "
+            f"metadata={{{target!r}: 'categorical'}} or pick another target"
+        )
+
+
+def _joint_counts(matrix: torch.Tensor, layout, group: tuple[str, ...]):
+    """(joint, combos) for a discrete target and its fairness columns, or (None, None).
+
+    ``combos``: every combination of the group columns' categories seen in the rows, ``(C,
+    groups)`` local indices; ``joint``: how often each occurs among the rows of each
+    conditional category, ``(condition_width, C)``.
+    """
+    spans = {s.column: s for s in layout.condition_spans}
+    if group[0] not in spans:
+        return None, None  # a numeric target: nothing to condition on
+    codes = torch.stack([matrix[:, spans[c].start : spans[c].end].argmax(dim=1) for c in group], dim=1)
+    combos, combo_of_row = torch.unique(codes, dim=0, return_inverse=True)
+    index = torch.as_tensor(layout.condition_index, device=matrix.device)
+    cond = matrix.index_select(1, index).double()
+    onehot = torch.nn.functional.one_hot(combo_of_row, len(combos)).double()
+    return (cond.T @ onehot).cpu(), combos.cpu()
 
 
 def _exact_index(data: pd.DataFrame, schema: Schema):
