@@ -69,12 +69,13 @@ def _cmd_fit(args) -> None:
         checkpoint_every=args.checkpoint_every,
         resume=args.resume,
         continuous_encoding=args.continuous_encoding,
+        target_balance=args.target_balance,
         validation=args.validation,
         patience=args.patience,
         log_dir=args.log_dir,
     )
     # a path, not a frame: under torchrun each rank reads only its own rows of a Parquet file
-    synth.fit(args.data, metadata=metadata)
+    synth.fit(args.data, metadata=metadata, target=args.target, fairness=args.fairness)
     synth.save(args.output)
     if synth.rank_ == 0:
         ranks = f" on {synth.world_size_} processes" if synth.world_size_ > 1 else ""
@@ -288,6 +289,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="validation scores without improvement before stopping (0: never stop early)",
     )
     fit.add_argument("--log-dir", help="write TensorBoard scalars (losses, validation quality) here")
+    fit.add_argument(
+        "--target", help="column a downstream model will predict: always conditioned on, with an auxiliary "
+        "classifier (target-aware training; default: none)",
+    )
+    fit.add_argument(
+        "--fairness", nargs="+", metavar="COLUMN",
+        help="discrete sensitive columns conditioned on jointly with --target, so their outcome gaps are kept",
+    )
+    fit.add_argument(
+        "--target-balance", action="store_true", help="condition on the target's classes uniformly (with --target)"
+    )
     fit.add_argument("--checkpoint-dir", help="folder for training checkpoints (default: no checkpoints)")
     fit.add_argument("--checkpoint-every", type=int, default=0, help="epochs between checkpoints (0: only at the end)")
     fit.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")

@@ -367,3 +367,26 @@ def test_sample_writes_a_sqlite_table_and_replaces_it_only_when_asked(model_file
         assert con.execute("select count(*) from customers").fetchone()[0] == 5
     code, _, err = run(capsys, "sample", model_file, "-n", 5, "-o", tmp_path / "x.csv", "--table", "t")
     assert code == 2 and "SQLite" in err
+
+
+def test_fit_with_a_target_stores_it(table_csv, tmp_path, capsys):
+    out_path = tmp_path / "m.synth"
+    code, out, err = run(
+        capsys, "fit", table_csv, "-o", out_path, "--epochs", "1", "--batch-size", "100", "--target", "city",
+        "--target-balance", "-q",
+    )
+    assert code == 0, err
+    synth = TabularSynthesizer.load(out_path)
+    assert synth.target_ == "city" and synth.get_params()["target_balance"] is True
+    code, _, err = run(capsys, "fit", table_csv, "-o", tmp_path / "x.synth", "--epochs", "1", "--target", "nope")
+    assert code == 2 and "'nope'" in err
+
+
+def test_fit_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--epochs", "--batch-size", "--validation", "--patience", "--target", "--fairness",
+                   "--continuous-encoding", "--log-dir", "--checkpoint-dir"):
+        assert option in text
+    assert "(default: 0.1)" in text and "(default: 8)" in text and "size-aware" in text

@@ -68,6 +68,7 @@ def evaluate(
     model : the fitted synthesizer (tabular or image) that made ``synthetic``; its
         ``history_`` becomes a ``training`` section: losses and validation score per epoch,
         the best epoch it keeps, whether it stopped early, and its batch size and steps.
+        A model fitted with ``target=`` supplies ``target`` when it is not given.
 
     Notes
     -----
@@ -92,6 +93,8 @@ def evaluate(
     _check_int("max_rows", max_rows, 10)
     _check_int("seed", seed, 0)
     history = _history_of(model)
+    if target is None and getattr(model, "target_", None) is not None:
+        target = model.target_  # a target-aware model names the column the report predicts
     if is_image_input(real):
         given = (("target", target), ("task", task), ("minority", minority), ("metadata", metadata), ("sensitive", sensitive),
                  ("privacy", privacy))
