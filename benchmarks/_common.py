@@ -1,17 +1,27 @@
 """Shared pieces of the benchmark scripts: data, metrics, machine facts, RESULTS.md.
 
 Benchmarks are plain scripts; this module is what more than one of them needs. It
-imports no synthgan code, so a benchmark measures synthgan without depending on it.
+imports no synthgan code, so a benchmark measures synthgan without depending on it
+(``versions`` only imports a package by name, to record which copy a run measured).
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
+import importlib
+import importlib.metadata
+import json
+import math
 import os
 import platform
+import random
 import re
 import resource
+import shlex
+import sys
 import time
+import traceback
 import warnings
 from pathlib import Path
 
@@ -21,6 +31,7 @@ import pandas as pd
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATASETS_ENV = "SYNTHGAN_DATASETS"
 RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"  # the json of the resumable benchmarks
 RESULTS_HEADER = (
     "# Benchmark results\n\n"
     "Each section is written by one script in `benchmarks/` and overwritten when that "
@@ -48,6 +59,13 @@ def dataset_path(filename: str, explicit: str | None = None) -> Path:
 def load_adult(path: Path) -> pd.DataFrame:
     """Adult as distributed: padded header names, leading spaces in values, '?' for missing."""
     df = pd.read_csv(path, skipinitialspace=True, na_values="?")
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
+def load_fraud(path: Path) -> pd.DataFrame:
+    """The vehicle insurance fraud table (fraud_oracle.csv): the file starts with a BOM."""
+    df = pd.read_csv(path, encoding="utf-8-sig")
     df.columns = [str(c).strip() for c in df.columns]
     return df
 
@@ -230,6 +248,43 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime + children_cpu_seconds()
+
+
+class OtherCores:
+    """How busy other processes kept the machine from construction to ``share()``: their CPU
+    seconds (``busy_cpu_seconds`` less ours) per wall second; above about 0.1 timings are skewed."""
+
+    def __init__(self):
+        self.busy, self.ours, self.wall = busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter()
+
+    def share(self) -> float:
+        foreign = busy_cpu_seconds() - self.busy - (own_cpu_seconds() - self.ours)
+        return max(foreign, 0.0) / (time.perf_counter() - self.wall)
+
+
+def set_threads(requested: int | None) -> int:
+    """torch, BLAS and OpenMP threads: ``requested`` or os.cpu_count(); returns the number set."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = requested or os.cpu_count()
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)
+    return threads
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
 def cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
@@ -266,6 +321,11 @@ def fmt(value, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+def fmt_value(value, digits: int = 3) -> str:
+    """``fmt`` for a number, "n/a" for anything else (None, text)."""
+    return fmt(float(value), digits) if isinstance(value, (int, float)) and value is not None else "n/a"
+
+
 def ratio(a, b) -> float | None:
     if a is None or b is None or not np.isfinite(a) or not np.isfinite(b) or b == 0:
         return None
@@ -291,3 +351,159 @@ def write_section(name: str, body: str, path: Path = RESULTS_MD) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- resumable runs: record, json, cells
+# The scripts that write benchmarks/results/<name>.json: a state {"benchmark", "config", "runs",
+# "tables", "cells", "not_run"} rewritten after every cell; --resume-from continues it.
+
+def now() -> str:
+    return datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def versions(packages, traced: str = "synthgan") -> dict:
+    """Installed versions of ``packages`` (None where absent), where ``traced`` was imported
+    from, and Python's version."""
+    out = {}
+    for package in packages:
+        try:
+            out[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            out[package] = None
+    module = importlib.import_module(traced)
+    out[f"{traced}_path"] = str(Path(module.__file__).parent)
+    out["python"] = sys.version.split()[0]
+    return out
+
+
+def run_record(script: str, args, threads: int, packages) -> dict:
+    """This invocation: command line, start, load, machine, threads and ``versions(packages)``."""
+    import torch
+
+    m = machine()
+    return {
+        "command": f"python benchmarks/{script} " + shlex.join(sys.argv[1:]),
+        "started": now(),
+        "load_average_before": list(os.getloadavg()),
+        "machine": {"cpu": m["cpu"], "os_cpu_count": os.cpu_count(), "usable_cpus": cpu_count(),
+                    "cuda": torch.cuda.is_available(),
+                    "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+                    "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
+        "torch_threads": threads,
+        "threads_from": "--threads" if args.threads else "os.cpu_count()",
+        "versions": versions(packages),
+    }
+
+
+def plain(value):
+    """A numpy scalar as its Python value; a non-finite float as None."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    return str(value)
+
+
+def write_json(state: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state, indent=1, default=json_default) + "\n")
+    os.replace(tmp, path)
+
+
+def load_resume(path: Path, config: dict, keys) -> dict:
+    """The state in ``path``; exits when its config differs from ``config`` in any of ``keys``."""
+    state = json.loads(path.read_text())
+    theirs = state.get("config", {})
+    clash = {k: (theirs.get(k), config[k]) for k in keys if theirs.get(k) != config[k]}
+    if clash:
+        raise SystemExit(f"--resume-from {path}: settings differ from this run (theirs, ours): {clash}")
+    return state
+
+
+def start_state(section: str, config: dict, record: dict, resume_from: Path | None, keys) -> dict:
+    """A fresh state for this run, or the one in ``resume_from`` with this run's record added."""
+    if resume_from:
+        state = load_resume(resume_from, config, keys)
+        state["runs"].append(record)
+        return state
+    return {"benchmark": section, "config": config, "runs": [record], "tables": {}, "cells": {}, "not_run": {}}
+
+
+def warning_lines(caught) -> list[str]:
+    """The distinct warnings of a ``catch_warnings(record=True)`` block, first line each, at most 12."""
+    return sorted({f"{w.category.__name__}: {str(w.message).splitlines()[0][:160]}" for w in caught})[:12]
+
+
+def failed_cell(section: str, key: str, exc: Exception, **fields) -> dict:
+    """The cell of a failed measurement (call it in the ``except`` block), said on stderr."""
+    cell = {**fields, "status": "error", "started": now(),
+            "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-4000:]}
+    print(f"[{section}] {key}: {cell['error']}", file=sys.stderr, flush=True)
+    return cell
+
+
+def add_run_args(p: argparse.ArgumentParser, test_size: float) -> None:
+    """--seed, --threads and the hidden --test-size."""
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, help="torch / BLAS / OpenMP threads (default: os.cpu_count())")
+    p.add_argument("--test-size", type=float, default=test_size, help=argparse.SUPPRESS)
+
+
+def add_output_args(p: argparse.ArgumentParser, default_json: Path, smoke_json: Path) -> None:
+    """--json, --resume-from and --markdown."""
+    p.add_argument("--json", type=Path, help=f"where to write all figures (default "
+                   f"{default_json.relative_to(REPO_ROOT)}; smoke runs {smoke_json.name})")
+    p.add_argument("--resume-from", type=Path, help="reuse the finished cells of this json (same settings)")
+    p.add_argument("--markdown", type=Path,
+                   help="write the markdown block here (a RESULTS.md: its section is replaced)")
+
+
+def json_path(args, default_json: Path, smoke_json: Path) -> Path:
+    """--json, else the --resume-from json (continued in place), else the default for the run kind."""
+    return args.json or args.resume_from or (smoke_json if args.smoke else default_json)
+
+
+def heading(section: str, title: str, state: dict, smoke_of: str, threads_label: str,
+            settings: list[str]) -> list[str]:
+    """The top of a markdown block: title, a smoke-run warning, every invocation's command, the
+    machine of the last one (``threads_label``: what its thread count set), then the ``settings``
+    bullets and a note when the run was resumed."""
+    config, runs = state["config"], state["runs"]
+    last = runs[-1]
+    mach = last["machine"]
+    lines = [f"## {section}: {title}", ""]
+    if config["smoke"]:
+        lines += [f"**SMOKE RUN ({config['smoke_epochs']} epochs for every {smoke_of}): checks the script, "
+                  "not results.**", ""]
+    lines += [f"- command: `{r['command']}` (started {r['started']}, load average before "
+              f"{', '.join(f'{x:.2f}' for x in r['load_average_before'])})" for r in runs]
+    lines.append(f"- machine: {mach['os_cpu_count']} CPUs ({mach['cpu']}), {mach['memory_gib']} GiB, "
+                 + (f"GPU {mach['gpu']}" if mach["cuda"] else "no GPU")
+                 + f"; {threads_label} {last['torch_threads']} ({last['threads_from']})")
+    lines += settings
+    if len(runs) > 1:
+        lines.append(f"- resumed: {len(runs)} invocations; each cell's own start time is in the json")
+    return lines
+
+
+def publish(section: str, body: str, json_file: Path, markdown: Path | None) -> None:
+    """Print the markdown block and, with --markdown, write it: into a RESULTS.md as its section,
+    to any other file as the whole file (between the same markers)."""
+    print(body)
+    print(f"[{section}] wrote {json_file}", file=sys.stderr)
+    if markdown:
+        if markdown.name == "RESULTS.md":
+            write_section(section, body, markdown)
+        else:
+            markdown.parent.mkdir(parents=True, exist_ok=True)
+            markdown.write_text(f"<!-- begin {section} -->\n{body.rstrip()}\n<!-- end {section} -->\n")
+        print(f"[{section}] wrote the markdown block to {markdown}", file=sys.stderr)
