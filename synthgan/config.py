@@ -82,7 +82,9 @@ class TabularConfig(TrainingConfig):
         "early stopping); 0 turns both off. Tables under 100 rows are never split",
     )
     patience: int = Field(
-        8, ge=0, description="validation scores without improvement before training stops; 0 never stops early"
+        8, ge=0,
+        description="validation scores without improvement before training stops (never in the first half "
+        "of the planned epochs); 0 never stops early",
     )
     log_dir: str | None = Field(None, description="write TensorBoard scalars here (needs the tensorboard package)")
     target_balance: bool = Field(

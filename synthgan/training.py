@@ -159,7 +159,8 @@ class Selection:
     ``score()`` (higher is better) runs after every ``every``-th epoch and after the last;
     the best scoring state (``snapshot()``) is kept and handed back to ``restore`` when
     training ends; training stops once ``patience`` scores in a row have not beaten the best
-    by more than ``min_delta`` (``patience=0``: never stops early). ``info`` is recorded in
+    by more than ``min_delta`` (``patience=0``: never stops early), but not before epoch
+    ``min_epochs``. ``info`` is recorded in
     the history (what is scored, on how many rows).
     """
 
@@ -169,6 +170,7 @@ class Selection:
     every: int = 1
     patience: int = 0
     min_delta: float = 0.0
+    min_epochs: int = 0  # no early stop before this epoch (a plateau can precede a climb)
     info: dict = field(default_factory=dict)
 
 
@@ -240,7 +242,9 @@ def train(
     writer = _tensorboard(getattr(config, "log_dir", None)) if rank == 0 else None
     best, best_state, since_best = -math.inf, None, 0
     if selection is not None:
-        history.selection = dict(selection.info, every=selection.every, patience=selection.patience)
+        history.selection = dict(
+            selection.info, every=selection.every, patience=selection.patience, min_epochs=selection.min_epochs
+        )
     bar = tqdm(range(first, epochs + 1), desc=desc, disable=quiet, unit="epoch")
     for epoch in bar:
         start = time.perf_counter()
@@ -270,7 +274,10 @@ def train(
                 history.best_epoch = epoch
             else:
                 since_best += 1
-                stop = selection.patience > 0 and since_best >= selection.patience and epoch < epochs
+                stop = (
+                    selection.patience > 0 and since_best >= selection.patience
+                    and selection.min_epochs <= epoch < epochs
+                )
             postfix["val"] = f"{record.validation:.3f}"
             postfix["best"] = f"{best:.3f}@{history.best_epoch}"
         bar.set_postfix(postfix)

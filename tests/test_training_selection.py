@@ -256,3 +256,14 @@ def test_tensorboard_scalars_are_written(cancer, tmp_path):
     tags = events.Tags()["scalars"]
     assert "validation/quality" in tags and "loss/generator" in tags
     assert len(events.Scalars("loss/generator")) == 6
+
+
+def test_no_early_stop_before_min_epochs():
+    from synthgan.training import Precision
+
+    toy = _Toy()
+    scores = [0.5, 0.8, 0.7, 0.7, 0.7, 0.9, 0.95, 0.96]  # a plateau, then a climb
+    selection = _selection(toy, scores, 2)
+    selection.min_epochs = 6
+    history = train(toy, _config(8), Precision(torch.device("cpu"), False), selection=selection)
+    assert not history.stopped_early and history.best_epoch == 8 and len(history.records) == 8
