@@ -531,7 +531,7 @@ seed={seed})`, the figures of synthgan's own report (sdmetrics {sdmetrics} Quali
 subsample of at most 5,000 rows of each table).
 - edges: `synthgan.evaluation.edges.edge_shares` over the numeric columns, every row: a column is \
 flagged when its synthetic share at (or beyond) the real min or max exceeds twice the real share \
-plus three binomial standard errors; the ratio is synthetic / real share on the worse side \
+plus five standard errors of the difference of two binomial shares (`EDGE_NOISE_SE`); the ratio is synthetic / real share on the worse side \
 (1 = as real), and the worst is the largest. Missing-rate error: mean over all columns of \
 |synthetic - real| missing share (`missing_rates`).
 - TSTR / TRTR: scikit-learn HistGradientBoosting (`categorical_features="from_dtype"`, categorical \
