@@ -729,6 +729,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--smoke", action="store_true",
                    help=f"{SMOKE_EPOCHS} epochs for every generator: checks the script, never results (recorded)")
     p.add_argument("--no-tstr", action="store_true", help="skip the TSTR / fairness part")
+    p.add_argument("--no-cv", action="store_true",
+                   help="skip the cross-validated arms (only TSTR / fairness for the --arms generators)")
     C.add_output_args(p, DEFAULT_JSON, SMOKE_JSON)
     args = p.parse_args(argv)
     args.smoke_epochs = SMOKE_EPOCHS
@@ -770,7 +772,7 @@ def main(argv=None) -> None:
         C.write_json(state, json_path)
         y = t["frame"][t["target"]]
         splits = list(StratifiedKFold(args.folds, shuffle=True, random_state=args.seed).split(t["frame"], y))
-        for fold, (train_idx, valid_idx) in enumerate(splits):
+        for fold, (train_idx, valid_idx) in enumerate([] if args.no_cv else splits):
             for arm in args.arms:
                 key = f"{name}/cv/{arm}/{fold}"
                 if _cv_done(state["cells"].get(key), args.classifiers):
