@@ -80,6 +80,14 @@ class CTGANModel:
         self.net_g = Generator(config.embedding_dim + cond, config.generator_dim, layout.width).to(self.device)
         self.net_d = Discriminator(layout.width + cond, config.discriminator_dim, config.pac).to(self.device)
         self.train_g, self.train_d = self.net_g, self.net_d
+        # (conditional-vector offset, width, decoded softmax segment) of each target / fairness column
+        self._group_segments = []
+        if self.sampler.target is not None:
+            softmax = [(s.column, s.role) for s in layout.softmax_spans]
+            self._group_segments = [
+                (offset, span.end - span.start, softmax.index((span.column, "category")))
+                for span, offset in zip(self.sampler.group_spans, self.sampler.group_offsets.tolist())
+            ]
         self.net_c = None  # the auxiliary classifier / regressor of a target (prepare)
         if target is not None and config.target_loss > 0:
             out = target.span[1] - target.span[0] if target.discrete else 1
@@ -279,13 +287,10 @@ class CTGANModel:
             dtype = self.precision.dtype or torch.float32
             raw = net.infer(torch.cat([noise, cond], dim=1), dtype)
             scalars, choices = self.ops.decode(raw, generator)
-            if self.sampler.target is not None:
-                softmax = [(s.column, s.role) for s in self.layout.softmax_spans]
-                for span, offset in zip(self.sampler.group_spans, self.sampler.group_offsets.tolist()):
-                    part = cond[:, offset : offset + span.end - span.start]
-                    held = part.sum(dim=1) > 0
-                    segment = softmax.index((span.column, "category"))
-                    choices[:, segment] = torch.where(held, part.argmax(dim=1), choices[:, segment])
+            for offset, width, segment in self._group_segments:
+                part = cond[:, offset : offset + width]
+                held = part.sum(dim=1) > 0
+                choices[:, segment] = torch.where(held, part.argmax(dim=1), choices[:, segment])
             return scalars, choices
         finally:
             net.train(was_training)

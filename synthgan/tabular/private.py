@@ -39,7 +39,7 @@ from synthgan.errors import ConfigError, DataError, MissingDependencyError, Trai
 from synthgan.schema import DISCRETE_KINDS, ColumnKind, Schema
 from synthgan.tabular.encoders import SPREAD, CategoricalEncoder, ContinuousEncoder, IdentifierGenerator
 from synthgan.tabular.model import TAU, CTGANModel
-from synthgan.tabular.transformer import NUMERIC, TableTransformer, _as_float
+from synthgan.tabular.transformer import NUMERIC, TableTransformer, column_floats
 
 #: public bins of numeric columns: 0 and +-2^k for k in this range
 EXPONENTS = np.arange(-20, 64)
@@ -98,7 +98,7 @@ def fit_private_transformer(
             enc, df[col.name] = _private_categories(col.name, values, public, scale, cut, rng)
             tt.encoders[col.name] = enc
         else:
-            floats = _as_float(values, col.kind)
+            floats = column_floats(values, col.kind)
             enc, floats = _private_numeric(col.name, values, floats, dp.bounds.get(col.name), scale, cut, rng)
             tt.encoders[col.name] = enc
             df[col.name] = _back(floats, values, col.kind)

@@ -123,7 +123,7 @@ class TableTransformer:
         for col in schema.columns:
             values = df[col.name]
             if col.kind in NUMERIC:
-                numbers = _as_float(values, col.kind)
+                numbers = column_floats(values, col.kind)
                 self.encoders[col.name] = self._numeric_encoder().fit(numbers, rng)
                 if col.kind is ColumnKind.CONTINUOUS:
                     self.decimals[col.name] = observed_decimals(numbers)
@@ -154,7 +154,7 @@ class TableTransformer:
         for col in self.modelled:
             values = df[col.name]
             if col.kind in NUMERIC:
-                values = _as_float(values, col.kind)
+                values = column_floats(values, col.kind)
             blocks.append(self.encoders[col.name].transform(values, rng))
         if not blocks:
             return np.zeros((len(df), 0), dtype=np.float32)
@@ -240,7 +240,8 @@ def datetime_step(ns: np.ndarray, zoned: bool) -> int:
     return 1
 
 
-def _as_float(values: pd.Series, kind: ColumnKind) -> np.ndarray:
+def column_floats(values: pd.Series, kind: ColumnKind) -> np.ndarray:
+    """A numeric or datetime column as float64 (datetimes as UTC nanoseconds), NaN for missing."""
     if kind is ColumnKind.DATETIME:
         ns = values.dt.tz_convert("UTC").dt.tz_localize(None) if values.dt.tz is not None else values
         ns = ns.astype("datetime64[ns]")

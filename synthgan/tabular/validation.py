@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from synthgan.schema import NUMERIC_KINDS, ColumnKind, Schema
+from synthgan.tabular.transformer import column_floats
 
 #: equal-width bins of a numeric column in pair trends (sdmetrics' default)
 BINS = 10
@@ -56,18 +57,9 @@ class _Column:
     n_codes: int
 
 
-def _numbers(series: pd.Series, kind: ColumnKind) -> np.ndarray:
-    if kind is ColumnKind.DATETIME:
-        s = series.dt.tz_convert("UTC").dt.tz_localize(None) if series.dt.tz is not None else series
-        out = s.astype("datetime64[ns]").to_numpy().astype("int64").astype("float64")
-        out[s.isna().to_numpy()] = np.nan
-        return out
-    return series.to_numpy(dtype="float64", na_value=np.nan)
-
-
 def _prepare(real: pd.Series, synthetic: pd.Series, kind: ColumnKind) -> _Column:
     if kind in NUMERIC_KINDS:
-        r, s = _numbers(real, kind), _numbers(synthetic, kind)
+        r, s = column_floats(real, kind), column_floats(synthetic, kind)
         observed = r[~np.isnan(r)]
         edges = np.histogram_bin_edges(observed if len(observed) else np.zeros(1), bins=BINS)
 
