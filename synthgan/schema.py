@@ -6,6 +6,8 @@ gets wrong is fixed with a :class:`Metadata` override rather than by guessing ha
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import re
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -15,6 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from synthgan.errors import DataError, SchemaError
+from synthgan.forms import Form, detect_form, from_canonical, to_canonical
 
 
 class ColumnKind(str, Enum):
@@ -94,11 +97,15 @@ class ColumnSchema:
     missing_rate: float
     timezone: str | None = None
     categories: tuple | None = None  # declared categories of a pandas 'category' dtype
+    #: how the column carries its values when not in ``dtype`` (date objects, ISO text,
+    #: Decimals...; see :mod:`synthgan.forms`); ``dtype`` is then the canonical dtype
+    form: Form | None = None
 
     def to_json(self) -> dict:
         out = asdict(self)
         out["kind"] = self.kind.value
         out["categories"] = list(self.categories) if self.categories is not None else None
+        out["form"] = self.form.to_json() if self.form is not None else None
         return out
 
     @classmethod
@@ -111,6 +118,7 @@ class ColumnSchema:
             missing_rate=float(data["missing_rate"]),
             timezone=data.get("timezone"),
             categories=tuple(cats) if cats is not None else None,
+            form=Form.from_json(data.get("form")),
         )
 
 
@@ -131,25 +139,47 @@ class Schema:
     def to_json(self) -> list[dict]:
         return [c.to_json() for c in self.columns]
 
+    def canonical(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` with every column that has a :class:`~synthgan.forms.Form` in its canonical
+        dtype (datetime64 / float64); other columns are shared, not copied. Columns the schema
+        does not know are left as they are."""
+        forms = {c.name: c.form for c in self.columns if c.form is not None and c.name in df.columns}
+        if not forms:
+            return df
+        out = df.copy(deep=False)
+        for name, form in forms.items():
+            out[name] = to_canonical(df[name], form, name)
+        return out
+
+    def restore_forms(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Canonical columns of generated rows -> each column's own form (inverse of canonical)."""
+        for col in self.columns:
+            if col.form is not None and col.name in df.columns:
+                df[col.name] = from_canonical(df[col.name], col.form)
+        return df
+
     @classmethod
     def from_json(cls, data: list[dict]) -> "Schema":
         return cls(tuple(ColumnSchema.from_json(d) for d in data))
 
 
-#: most decimals a continuous column is compared at
+#: most decimals a continuous column is rounded to; a column that needs more is kept at full precision
 MAX_DECIMALS = 8
 #: a value "has" d decimals when rounding it to d moves it by at most this share of its size
 DECIMALS_TOLERANCE = 1e-7
 
 
-def observed_decimals(values: np.ndarray) -> int:
-    """Fewest decimals (0..MAX_DECIMALS) that reproduce every finite value of a training column."""
+def observed_decimals(values: np.ndarray) -> int | None:
+    """Fewest decimals (0..MAX_DECIMALS) that reproduce every finite value of a training column,
+    or None when none does (full-precision floats, or values as small as ``1e-9``): such a
+    column is never rounded. The tolerance is relative to each value, so ``1e-9`` does not
+    "have" 0 decimals."""
     finite = values[np.isfinite(values)]
-    tolerance = DECIMALS_TOLERANCE * np.maximum(np.abs(finite), 1.0)
-    for d in range(MAX_DECIMALS):
+    tolerance = DECIMALS_TOLERANCE * np.abs(finite)
+    for d in range(MAX_DECIMALS + 1):
         if np.all(np.abs(np.round(finite, d) - finite) <= tolerance):
             return d
-    return MAX_DECIMALS
+    return None
 
 
 def _examples(values, limit: int = 3) -> str:
@@ -191,7 +221,10 @@ def validate_table(df: pd.DataFrame) -> None:
         elif col.dtype == object:
             types = {type(v) for v in col.dropna()}
             numbers = {int, float, np.int64, np.float64}
-            if len(types) > 1 and not types <= numbers and not types <= {bool, np.bool_}:
+            same_family = all(issubclass(t, dt.datetime) for t in types) or all(
+                issubclass(t, decimal.Decimal) for t in types
+            )
+            if len(types) > 1 and not types <= numbers and not types <= {bool, np.bool_} and not same_family:
                 names = sorted(t.__name__ for t in types)
                 bad = col.dropna()
                 firsts = [bad[bad.map(type) == t].iloc[0] for t in types]
@@ -277,7 +310,19 @@ def detect_schema(df: pd.DataFrame, metadata: "Metadata | dict | None" = None) -
     for name in df.columns:
         col = df[name]
         override = meta.columns.get(str(name))
+        form = None
+        if override is None or override.kind in NUMERIC_KINDS:
+            try:
+                form, canonical = detect_form(name, col)
+            except SchemaError as exc:
+                problems.extend(exc.problems)
+                continue
+            if form is not None:
+                col = canonical
         kind = override.kind if override else detect_kind(name, col)
+        if form is not None and form.is_datetime != (kind is ColumnKind.DATETIME) and kind in NUMERIC_KINDS:
+            problems.append(f"column {name!r} holds {form.kind} values but is declared {kind.value}")
+            continue
         if kind in (ColumnKind.CONTINUOUS, ColumnKind.INTEGER) and not (
             pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
         ):
@@ -301,6 +346,7 @@ def detect_schema(df: pd.DataFrame, metadata: "Metadata | dict | None" = None) -
                 missing_rate=float(col.isna().mean()),
                 timezone=tz,
                 categories=cats,
+                form=form,
             )
         )
     if problems:

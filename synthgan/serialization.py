@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import torch
+from pydantic import BaseModel, ValidationError
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
@@ -47,8 +48,11 @@ def save_model(path: str | os.PathLike, kind: str, state: dict, tensors: dict[st
     return Path(path)
 
 
-def load_model(path: str | os.PathLike, kind: str) -> tuple[dict, dict[str, torch.Tensor]]:
-    """Read a model file written by :func:`save_model`; check format, kind and checksum."""
+def load_model(
+    path: str | os.PathLike, kind: str, state_model: "type[BaseModel] | None" = None
+) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Read a model file written by :func:`save_model`; check format, kind and checksum, and the
+    JSON state against ``state_model`` (a pydantic schema) when given."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file {str(path)!r} does not exist")
@@ -74,6 +78,23 @@ def load_model(path: str | os.PathLike, kind: str) -> tuple[dict, dict[str, torc
     if _checksum(payload, tensors) != meta.get("sha256"):
         raise ModelFileError(f"{str(path)!r} failed its checksum: the file was modified or damaged")
     try:
-        return json.loads(payload), tensors
+        state = json.loads(payload)
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{str(path)!r} has a damaged state header: {exc}") from None
+    if state_model is not None:
+        check_state(state, state_model, path)
+    return state, tensors
+
+
+def check_state(state, state_model: type[BaseModel], path) -> None:
+    """Validate a model file's JSON state against its pydantic schema; one ``ModelFileError``
+    names every missing or mistyped entry (``history.records.3.epoch: Field required``)."""
+    try:
+        state_model.model_validate(state)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(p) for p in e['loc']) or '(state)'}: {e['msg']}" for e in exc.errors()[:10]]
+        more = f"; and {len(exc.errors()) - 10} more" if len(exc.errors()) > 10 else ""
+        raise ModelFileError(
+            f"{str(path)!r} has an invalid model state ({'; '.join(problems)}{more}): the file was not "
+            "written by this synthgan release or was edited; refit the model"
+        ) from None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 import torch
+from pydantic import BaseModel
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
@@ -150,6 +151,29 @@ class TrainingHistory:
             data.get("best_epoch"), data.get("stopped_early", False), data.get("planned_epochs"),
             data.get("budget"), data.get("selection"), data.get("calibration"),
         )
+
+
+class EpochRecordState(BaseModel):
+    """One :class:`EpochRecord` as a model file stores it."""
+
+    epoch: int
+    seconds: float
+    losses: dict[str, float]
+    validation: float | None = None
+
+
+class HistoryState(BaseModel):
+    """A :class:`TrainingHistory` as a model file stores it (see :meth:`TrainingHistory.to_json`)."""
+
+    records: list[EpochRecordState]
+    precision: str
+    device: str
+    best_epoch: int | None = None
+    stopped_early: bool = False
+    planned_epochs: int | None = None
+    budget: dict | None = None
+    selection: dict | None = None
+    calibration: dict | None = None
 
 
 @dataclass

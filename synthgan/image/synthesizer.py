@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pydantic import BaseModel
 
 from synthgan.base import Synthesizer
 from synthgan.config import ImageConfig, validate
@@ -16,12 +17,23 @@ from synthgan.errors import ConditionError, ConfigError, ModelFileError
 from synthgan.image.data import load_images
 from synthgan.io import atomic_path
 from synthgan.serialization import load_model, save_model
-from synthgan.training import Precision, TrainingHistory, resolve_device, seeded, train
+from synthgan.training import HistoryState, Precision, TrainingHistory, resolve_device, seeded, train
 
 MODEL_KIND = "image"
 #: below this many images, differentiable augmentation is on by default
 AUGMENT_BELOW = 10_000
 
+
+
+class ImageModelState(BaseModel):
+    """The JSON state of an image model file, checked at :meth:`ImageSynthesizer.load`."""
+
+    params: dict
+    classes: list
+    class_counts: list[int]
+    image_shape: list[int]
+    squeeze: bool
+    history: HistoryState
 
 class ImageSynthesizer(Synthesizer):
     """Class-conditional GAN for small image sets (hundreds of images, a few classes).
@@ -197,7 +209,7 @@ class ImageSynthesizer(Synthesizer):
     def load(cls, path: str | os.PathLike, device: str = "auto") -> "ImageSynthesizer":
         from synthgan.image.model import ImageGANModel
 
-        state, tensors = load_model(path, MODEL_KIND)
+        state, tensors = load_model(path, MODEL_KIND, ImageModelState)
         try:
             synth = cls(**(dict(state["params"]) | {"device": device}))
             config = validate(ImageConfig, cls.__name__, **synth.get_params())

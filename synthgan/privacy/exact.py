@@ -74,7 +74,8 @@ class RowNormaliser:
                 out[i] = _datetime_ns(df[name])
             else:
                 values = pd.to_numeric(df[name], errors="coerce").to_numpy("float64", na_value=np.nan)
-                out[i] = np.round(values, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
+                values = values if decimals is None else np.round(values, decimals)  # None: full precision
+                out[i] = values + 0.0  # + 0.0 turns -0.0 into 0.0
         return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
 
     def state(self) -> dict:

@@ -34,6 +34,7 @@ from synthgan.errors import ConfigError, DataError, NotFittedError, SchemaError
 from synthgan.privacy.exact import ExactMatchIndex
 from synthgan.privacy.rare import Generalisation, RareCombinations
 from synthgan.privacy.space import MAX_BLOCK, MixedSpace, nearest
+from synthgan.forms import to_canonical
 from synthgan.schema import ColumnKind, Schema, detect_schema
 
 #: drop reasons, in the order the checks run
@@ -316,6 +317,12 @@ def check_columns(schema: Schema, rows: pd.DataFrame, name: str) -> None:
         if col.name not in rows.columns or col.kind is ColumnKind.ID or rows[col.name].isna().all():
             continue
         values = rows[col.name]
+        if col.form is not None:  # dates as text or objects, Decimals...: canonical for the check
+            try:
+                values = to_canonical(values, col.form, col.name)
+            except SchemaError as exc:
+                problems.extend(f"{name} rows: {p}" for p in exc.problems)
+                continue
         numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
         if col.kind in (ColumnKind.CONTINUOUS, ColumnKind.INTEGER) and not numeric:
             problems.append(f"column {col.name!r} holds numbers in training but {values.dtype} in the {name} rows")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synthgan.errors import ConditionError
+from synthgan.forms import Form, to_canonical
 from synthgan.schema import DISCRETE_KINDS, ColumnKind
 from synthgan.tabular.encoders import CategoricalEncoder
 from synthgan.tabular.transformer import TableTransformer
@@ -25,9 +26,10 @@ class Condition:
     values: tuple | None = None  # discrete: accepted values
     low: float | None = None  # numeric range, inclusive
     high: float | None = None
+    form: Form | None = None  # how the column carries its values (date objects, ISO text...)
 
     def mask(self, df: pd.DataFrame) -> np.ndarray:
-        col = df[self.column]
+        col = to_canonical(df[self.column], self.form, self.column)
         if self.values is not None:
             accepted = pd.Series(self.values, dtype=object)
             keep = col.astype(object).isin(accepted).to_numpy()
@@ -42,17 +44,32 @@ class Condition:
         return keep
 
 
-def _match(value, categories: list) -> object:
-    """The training category equal to ``value``; text from the CLI matches by its str()."""
+def _normal(value) -> str:
+    """What a value and a category are compared by when they are not equal: their text,
+    stripped and case-folded, on both sides (so CLI text ``1`` finds the number 1 and
+    ``male`` finds ``' Male'``)."""
+    return str(value).strip().casefold()
+
+
+def _match(value, categories: list, column: str) -> object:
+    """The training category equal to ``value``; else the one category whose normalised text
+    equals the value's (see :func:`_normal`). An exact match always wins; two categories that
+    normalise alike (``'Male'`` and ``' Male'``) make a non-exact value ambiguous: a
+    ``ConditionError`` names them. ``KeyError`` when nothing matches."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return np.nan
     for cat in categories:
         if isinstance(cat, bool) == isinstance(value, (bool, np.bool_)) and cat == value:
             return cat  # exact match; True is not taken for 1
-    text = str(value).strip().lower()
-    for cat in categories:
-        if str(cat).lower() == text:
-            return cat
+    text = _normal(value)
+    found = [cat for cat in categories if not (isinstance(cat, float) and np.isnan(cat)) and _normal(cat) == text]
+    if len(found) > 1:
+        raise ConditionError(
+            f"value {value!r} for column {column!r} matches several categories once spaces and case are "
+            f"ignored ({', '.join(repr(c) for c in found)}); give one of them exactly"
+        )
+    if found:
+        return found[0]
     raise KeyError(value)
 
 
@@ -75,7 +92,7 @@ def parse_conditions(conditions: dict, transformer: TableTransformer) -> list[Co
             matched = []
             for value in wanted_all:
                 try:
-                    matched.append(_match(value, known))
+                    matched.append(_match(value, known, name))
                 except KeyError:
                     shown = ", ".join(repr(c) for c in enc.categories[:10])
                     more = " ..." if len(enc.categories) > 10 else ""
@@ -83,7 +100,7 @@ def parse_conditions(conditions: dict, transformer: TableTransformer) -> list[Co
                         f"value {value!r} was never seen in column {name!r} during fit; "
                         f"seen values: {shown}{more}"
                     ) from None
-            out.append(Condition(name, values=tuple(matched)))
+            out.append(Condition(name, values=tuple(matched), form=col.form))
             continue
         if isinstance(wanted, (tuple, list)) and len(wanted) == 2:
             low, high = wanted
@@ -124,7 +141,7 @@ def parse_conditions(conditions: dict, transformer: TableTransformer) -> list[Co
                 f"range {wanted!r} on column {name!r} lies outside the observed range "
                 f"{shown}; no row can satisfy it"
             )
-        out.append(Condition(name, low=low, high=high))
+        out.append(Condition(name, low=low, high=high, form=col.form))
     return out
 
 

@@ -44,6 +44,7 @@ def shared_transformer(
         nonlocal full, index
         full = read_table(path) if path is not None else data
         schema = schema_of(full)
+        full = schema.canonical(full)
         transformer = TableTransformer(
             config.max_modes, config.gmm_subsample, config.enforce_bounds, config.continuous_encoding
         )

@@ -83,7 +83,8 @@ def fit_private_transformer(
     cut = threshold(scale, delta_c)
     tt = TableTransformer(1, 1, config.enforce_bounds, "mixture")
     # no decimals: how a column was recorded is a statistic of the data, not released under DP
-    tt.schema, tt.encoders, tt.decimals, tt.steps = schema, {}, {}, {}
+    # no exact integer bounds under DP: they would release the true min and max
+    tt.schema, tt.encoders, tt.decimals, tt.steps, tt.int_bounds = schema, {}, {}, {}, {}
     df = df.copy()
     for col in schema.columns:
         values = df[col.name]

@@ -24,7 +24,9 @@ from synthgan.serialization import load_model, save_model
 from synthgan.tabular.budget import training_budget
 from synthgan.tabular.conditions import native_condition, parse_conditions
 from synthgan.tabular.ddp import local_counts, rank_seed, shared_transformer
+from synthgan.tabular.encoders import CategoricalEncoder
 from synthgan.tabular.model import CTGANModel, Target
+from synthgan.tabular.model_state import TabularModelState
 from synthgan.tabular.sampler import ConditionSampler
 from synthgan.tabular.transformer import TableTransformer
 from synthgan.tabular.validation import quick_quality
@@ -221,6 +223,7 @@ class TabularSynthesizer(Synthesizer):
             if isinstance(data, (str, os.PathLike)):
                 data = read_table(data)
             schema = _model_schema(data, metadata, config)
+            data = schema.canonical(data)  # dates as text or objects, Decimals...: see synthgan.forms
             _check_target(self._target_name, schema, self._fairness)
             timings["schema_s"] = time.perf_counter() - start
             start = time.perf_counter()
@@ -405,13 +408,23 @@ class TabularSynthesizer(Synthesizer):
         native = native_condition(parsed, self.transformer_) if parsed else None
         kept, total, drawn, matched = [], 0, 0, 0
         batch = n
+        budget = MAX_DRAW_FACTOR * n + 10_000
         while total < n:
-            if drawn >= MAX_DRAW_FACTOR * n + 10_000:
+            if drawn >= budget or _hopeless(drawn, total, total, n, budget):
                 rate = total / max(drawn, 1)
-                if parsed and matched < n:
+                short = matched < n if drawn >= budget else _hopeless(drawn, matched, matched, n, budget)
+                if parsed and short:
                     raise ConditionError(
                         f"conditions {conditions!r} are too rare for the model: {matched} of {drawn} drawn "
-                        f"rows ({matched / drawn:.4%}) satisfied them, short of {n}; loosen them or ask for fewer rows"
+                        f"rows ({matched / drawn:.4%}) satisfied them; at that rate {n} rows would take more than "
+                        f"{budget:,} draws. Loosen them or ask for fewer rows"
+                    )
+                if isinstance(privacy, str) and privacy == "exact":
+                    raise PrivacyFilterError(
+                        f"sample: the exact-match check (on by default: no released row copies a training row) "
+                        f"passed {total} of {drawn} drawn rows ({rate:.4%}): this model mostly reproduces training "
+                        "rows (a table with few distinct rows). Ask for fewer rows, or pass privacy=False "
+                        "(CLI: --no-exact-filter) if releasing copies of training rows is acceptable"
                     )
                 raise PrivacyFilterError(
                     f"sample: the privacy filter passed {total} of {drawn} drawn rows ({rate:.4%}), short of {n}; "
@@ -429,7 +442,10 @@ class TabularSynthesizer(Synthesizer):
             kept.append(rows)
             total += len(rows)
             rate = max(total / drawn, 1 / (10 * n))
-            batch = int(min(max((n - total) / rate * 1.2, 1_000), 2_000_000))
+            # at most 10x what was drawn so far, so a rate estimated on few rows is checked
+            # (by _hopeless) before a big draw, and never past the draw budget
+            batch = int(min(max((n - total) / rate * 1.2, 1_000), 2_000_000, max(10 * drawn, 1_000)))
+            batch = max(min(batch, budget - drawn), 1)
         out = pd.concat(kept, ignore_index=True).iloc[:n].reset_index(drop=True)
         return out
 
@@ -500,6 +516,7 @@ class TabularSynthesizer(Synthesizer):
             index = self.exact_index_
             if index is None:
                 return None  # a DP model: no hashes of training rows are kept (see sample)
+            self._check_rows_possible(index)
             return lambda rows: rows[~index.mask(rows)]
         if hasattr(privacy, "filter") and hasattr(privacy, "check_rows"):
             if not hasattr(privacy, "options_"):
@@ -510,6 +527,27 @@ class TabularSynthesizer(Synthesizer):
             f"sample: privacy={privacy!r}: expected 'exact' (the default), a fitted PrivacyFilter, "
             "or False to release rows unfiltered"
         )
+
+    def _check_rows_possible(self, index) -> None:
+        """Refuse at once when every row the model can produce is a training row: all compared
+        columns are discrete and the training rows hold every combination of their categories
+        (e.g. a one-column table), so the exact-match check would reject every draw."""
+        encoders = self.transformer_.encoders
+        names = index.normaliser.columns
+        if not names or any(not isinstance(encoders.get(c), CategoricalEncoder) for c in names):
+            return
+        space = 1
+        for c in names:
+            space *= len(encoders[c].categories) + int(encoders[c].has_missing)
+        if space <= len(index):
+            shown = ", ".join(repr(c) for c in names)
+            raise PrivacyFilterError(
+                f"sample: every row this model can produce is a training row: its columns ({shown}) are all "
+                f"categorical and the training table holds all {space} combinations of their values, so the "
+                "exact-match check (on by default: no released row copies a training row) rejects every row. "
+                "If releasing copies of training rows is acceptable here, pass privacy=False "
+                "(CLI: synthgan sample --no-exact-filter)"
+            )
 
     def _draw(self, n: int, native: tuple[str, int] | None, gen: torch.Generator, np_rng) -> pd.DataFrame:
         model, layout = self.model_, self.transformer_.layout
@@ -606,7 +644,7 @@ class TabularSynthesizer(Synthesizer):
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "auto") -> "TabularSynthesizer":
         """Rebuild a model saved with :meth:`save`; ``device`` picks where it samples."""
-        state, tensors = load_model(path, MODEL_KIND)
+        state, tensors = load_model(path, MODEL_KIND, TabularModelState)
         try:
             params = dict(state["params"])
             for key in ("generator_dim", "discriminator_dim"):
@@ -750,6 +788,18 @@ def _joint_counts(matrix: torch.Tensor, layout, group: tuple[str, ...]):
     cond = matrix.index_select(1, index).double()
     onehot = torch.nn.functional.one_hot(combo_of_row, len(combos)).double()
     return (cond.T @ onehot).cpu(), combos.cpu()
+
+
+def _hopeless(drawn: int, passed_all: int, passed: int, n: int, budget: int) -> bool:
+    """Whether ``n`` passing rows cannot be reached within ``budget`` draws, judged from the
+    draws so far: ``passed_all`` of ``drawn`` passed (``passed`` of them still count) and
+    even the rate's upper bound, ``(passed_all + 3) / drawn`` (the rule of three, about 95%),
+    would need more draws than are left. Lets ``sample`` fail in a second instead of
+    drawing ``MAX_DRAW_FACTOR`` times ``n`` rows of a condition nothing meets."""
+    if drawn == 0:
+        return False
+    upper = (passed_all + 3) / drawn
+    return drawn + (n - passed) / upper > budget
 
 
 def _exact_index(data: pd.DataFrame, schema: Schema):

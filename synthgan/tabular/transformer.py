@@ -115,11 +115,15 @@ class TableTransformer:
 
     def fit(self, df: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> "TableTransformer":
         self.schema = schema
+        df = schema.canonical(df)  # dates as text or objects, Decimals...: see synthgan.forms
         self.encoders = {}
         #: decimals each continuous column was recorded with; generated values are rounded to them
         self.decimals = {}
         #: the resolution (ns) each datetime column was recorded at (whole days, hours, seconds...)
         self.steps = {}
+        #: exact [min, max] of integer-dtype columns: float64 cannot hold int64 / uint64 values
+        #: beyond 2**53, so generated values are clipped to these as integers
+        self.int_bounds = {}
         for col in schema.columns:
             values = df[col.name]
             if col.kind in NUMERIC:
@@ -127,6 +131,8 @@ class TableTransformer:
                 self.encoders[col.name] = self._numeric_encoder().fit(numbers, rng)
                 if col.kind is ColumnKind.CONTINUOUS:
                     self.decimals[col.name] = observed_decimals(numbers)
+                if pd.api.types.is_integer_dtype(values) and values.notna().any():
+                    self.int_bounds[col.name] = [int(values.min()), int(values.max())]
                 elif col.kind is ColumnKind.DATETIME:
                     self.steps[col.name] = datetime_step(numbers, col.timezone is not None)
             elif col.kind in DISCRETE_KINDS:
@@ -150,6 +156,7 @@ class TableTransformer:
         return Layout(tuple(spans), offset)
 
     def transform(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        df = self.schema.canonical(df)
         blocks = []
         for col in self.modelled:
             values = df[col.name]
@@ -183,12 +190,12 @@ class TableTransformer:
             n_soft = sum(s.kind == "softmax" for s in enc.spans)
             values = enc.inverse(scalars[:, t : t + n_tanh], choices[:, c : c + n_soft], self.enforce_bounds)
             t, c = t + n_tanh, c + n_soft
-            if col.name in self.decimals:
+            if self.decimals.get(col.name) is not None:
                 values = np.round(values, self.decimals[col.name])
             elif col.name in self.steps:
                 values = np.round(values / self.steps[col.name]) * self.steps[col.name]
-            columns[col.name] = _restore(values, col)
-        return pd.DataFrame(columns, index=pd.RangeIndex(n))
+            columns[col.name] = _restore(values, col, self.int_bounds.get(col.name))
+        return self.schema.restore_forms(pd.DataFrame(columns, index=pd.RangeIndex(n)))
 
     def state(self) -> dict:
         return {
@@ -198,6 +205,7 @@ class TableTransformer:
             "continuous_encoding": self.continuous_encoding,
             "decimals": self.decimals,
             "steps": self.steps,
+            "int_bounds": self.int_bounds,
             "schema": self.schema.to_json(),
             "encoders": [self.encoders[c.name].state() for c in self.schema.columns],
         }
@@ -210,6 +218,7 @@ class TableTransformer:
         tt.schema = Schema.from_json(state["schema"])
         tt.decimals = dict(state.get("decimals", {}))
         tt.steps = dict(state.get("steps", {}))
+        tt.int_bounds = {k: [int(v[0]), int(v[1])] for k, v in state.get("int_bounds", {}).items()}
         tt.encoders = {}
         for col, enc_state in zip(tt.schema.columns, state["encoders"]):
             if col.kind in NUMERIC:
@@ -251,11 +260,17 @@ def column_floats(values: pd.Series, kind: ColumnKind) -> np.ndarray:
     return values.to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _restore(values: np.ndarray, col) -> pd.Series:
-    """Give generated values the training column's dtype back."""
+def _restore(values: np.ndarray, col, int_bounds: list | None = None) -> pd.Series:
+    """Give generated values the training column's dtype back.
+
+    ``int_bounds``: the exact observed [min, max] of an integer-dtype column; values are
+    clipped to it as integers, so a column near the ends of int64 / uint64 never wraps round.
+    """
     dtype = col.dtype
     if col.kind is ColumnKind.INTEGER:
         values = np.round(values)
+    if int_bounds is not None:
+        return _restore_integers(values, col, int_bounds)
     if col.kind is ColumnKind.DATETIME:
         ints = np.where(np.isnan(values), 0, np.round(values)).astype("int64")
         out = pd.Series(pd.to_datetime(ints, unit="ns", utc=col.timezone is not None))
@@ -274,3 +289,25 @@ def _restore(values: np.ndarray, col) -> pd.Series:
             return series.astype(dtype)
     except (TypeError, ValueError) as exc:  # e.g. NaN into int64: cannot happen for fitted data
         raise SynthGANError(f"column {col.name!r}: cannot restore dtype {dtype}: {exc}") from exc
+
+
+def _restore_integers(values: np.ndarray, col, int_bounds: list) -> pd.Series:
+    """Floats -> an integer dtype, clipped to the observed range in integer arithmetic."""
+    low, high = int_bounds
+    missing = np.isnan(values)
+    unsigned = low >= 0 and high > np.iinfo(np.int64).max
+    wide = np.uint64 if unsigned else np.int64
+    info = np.iinfo(wide)
+    # the largest floats that convert without overflow (float(2**63 - 1) is 2**63)
+    top = np.nextafter(float(info.max), 0.0) if float(info.max) > info.max else float(info.max)
+    ints = np.clip(np.where(missing, 0.0, values), float(info.min), top).astype(wide)
+    ints = np.clip(ints, wide(low), wide(high))
+    if missing.any():
+        series = pd.Series(pd.array(ints, dtype="UInt64" if unsigned else "Int64"))
+        series[missing] = pd.NA
+    else:
+        series = pd.Series(ints)
+    try:
+        return series.astype(col.dtype)
+    except (TypeError, ValueError) as exc:
+        raise SynthGANError(f"column {col.name!r}: cannot restore dtype {col.dtype}: {exc}") from exc

@@ -123,6 +123,7 @@ def quick_quality(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -
     Both frames need the schema's columns (identifier columns are ignored). Returns shapes,
     pairs and their mean, each in [0, 1] (1: identical distributions)."""
     cols = [c for c in schema.columns if c.kind is not ColumnKind.ID]
+    real, synthetic = schema.canonical(real), schema.canonical(synthetic)  # see synthgan.forms
     prepared = [_prepare(real[c.name], synthetic[c.name], c.kind) for c in cols]
     shapes = []
     for col in prepared:
