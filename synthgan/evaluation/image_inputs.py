@@ -74,6 +74,14 @@ def check_image_sets(real, synthetic, holdout=None) -> ImageSets:
             out[name] = None
             continue
         loaded, labelled = _load(value, name)
+        # synthetic uint8 images of a model fitted on wide real data are already on the real set's scale
+        if loaded.source_range != real_set.source_range and (name == "holdout" or loaded.source_range is not None):
+            shown = {n: s.source_range or "8-bit" for n, s in (("real", real_set), (name, loaded))}
+            raise DataError(
+                f"{name} and real images were brought to 8 bits from different ranges ({shown}): each set was "
+                "wider than 8 bits or not alike, so their pixel values are not comparable; convert every set to "
+                "uint8 with one shared scale first (e.g. np.round((x - low) * 255 / (high - low)))"
+            )
         if loaded.images.shape[1:] != shape:
             raise DataError(
                 f"{name} images have shape {_shape(loaded.images)} but real images {_shape(real_set.images)} "
