@@ -291,7 +291,8 @@ def test_section_renders_and_round_trips(real, holdout):
     ]
     titles = [f["title"] for f in data["figures"]]
     assert "Group shares: race" in titles and "Rate of income = >50K: sex" in titles
-    assert "Error rates on the real holdout: age" in titles
+    # issue 15: TPR and FPR are two small multiples of one size (were one wide bar chart)
+    assert "TPR (true positive rate): age" in titles and "FPR (false positive rate): age" in titles
     page = Report("bias").add(section).html()
     assert "Bias (sensitive groups)" in page and "Group &#x27;Other&#x27; of &#x27;race&#x27; vanished" in page
 

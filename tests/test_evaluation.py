@@ -350,9 +350,18 @@ def test_columns_that_differ_are_named(split):
 
 
 def test_column_of_another_type_is_named(split):
+    """A synthetic column of another type is what is judged: named, unusable, fidelity poor (issue 15)."""
     real = split[0]
+    report = evaluate(real, real.assign(x1=real["x1"].astype(str)), verbose=False)
+    assert report["fidelity"].verdict == "poor"
+    assert report["fidelity"].details["unusable_columns"] == ["x1"]
+    assert any("Column 'x1' is unusable" in n and "text values" in n for n in report["fidelity"].notes)
+
+
+def test_holdout_column_of_another_type_is_an_error(split):
+    real, holdout = split
     with pytest.raises(SchemaError, match="column 'x1' holds number values .* but text values"):
-        evaluate(real, real.assign(x1=real["x1"].astype(str)), verbose=False)
+        evaluate(real, real.copy(), holdout.assign(x1=holdout["x1"].astype(str)), verbose=False)
 
 
 @pytest.mark.parametrize("where", ["synthetic", "holdout"])

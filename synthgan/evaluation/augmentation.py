@@ -21,7 +21,7 @@ from synthgan.report.section import Figure, Headline, Section, Table
 
 LIFT_METRICS = ("minority recall", "balanced accuracy", "minority F1", "minority PR AUC")
 REAL, AUGMENTED = "real only", "real + synthetic minority"
-#: a change in minority PR AUC smaller than this is "no clear change"
+#: a change in a score (mean over model families) smaller than this counts as no change
 LIFT_TOLERANCE = 0.01
 
 
@@ -39,8 +39,18 @@ class LiftResult(ArmScores):
     @property
     def lift(self):
         """Minority PR AUC with augmentation minus without, averaged over model families."""
-        before, after = self.mean(REAL, "minority PR AUC"), self.mean(AUGMENTED, "minority PR AUC")
-        return None if before is None or after is None else after - before
+        return self.changes.get("minority PR AUC")
+
+    @property
+    def changes(self) -> dict:
+        """Each of LIFT_METRICS with augmentation minus without (means over model families);
+        metrics undefined in either arm are left out."""
+        out = {}
+        for metric in LIFT_METRICS:
+            before, after = self.mean(REAL, metric), self.mean(AUGMENTED, metric)
+            if before is not None and after is not None:
+                out[metric] = after - before
+        return out
 
 
 def minority_scores(y_true: np.ndarray, y_pred: np.ndarray, proba_minority: np.ndarray, minority) -> dict:
@@ -93,10 +103,39 @@ def augmentation_lift(tables: Tables, target: Target, seed: int = 0, families: t
     )
 
 
-def _verdict(lift) -> str | None:
-    if lift is None:
+def moves(changes: dict) -> tuple[list, list]:
+    """(metrics that rose by more than LIFT_TOLERANCE, metrics that fell by more)."""
+    rose = [m for m, c in changes.items() if c > LIFT_TOLERANCE]
+    fell = [m for m, c in changes.items() if c < -LIFT_TOLERANCE]
+    return rose, fell
+
+
+def _verdict(changes: dict) -> str | None:
+    """Weighs every score the section shows: "helped" when some rise and none falls, "hurt"
+    when some fall and none rises, "no clear change" when nothing moves or they disagree."""
+    if "minority PR AUC" not in changes:
         return None
-    return "helped" if lift > LIFT_TOLERANCE else "hurt" if lift < -LIFT_TOLERANCE else "no clear change"
+    rose, fell = moves(changes)
+    if rose and not fell:
+        return "helped"
+    if fell and not rose:
+        return "hurt"
+    return "no clear change"
+
+
+def _moves_sentence(changes: dict) -> str:
+    rose, fell = moves(changes)
+    if not rose and not fell:
+        return f"No score moved by more than {LIFT_TOLERANCE}."
+    parts = []
+    for word, names in (("Rose", rose), ("fell", fell)):
+        if names:
+            parts.append(f"{word}: " + ", ".join(f"{m} {changes[m]:+.3f}" for m in names))
+    text = "; ".join(parts) + "."
+    text = text[0].upper() + text[1:]
+    if rose and fell:
+        text += " The scores disagree, so the verdict is no clear change."
+    return text
 
 
 def augmentation_section(result: LiftResult) -> Section:
@@ -123,13 +162,14 @@ def augmentation_section(result: LiftResult) -> Section:
         f"Adding {result.added_rows} synthetic rows of class {m!r} to {result.real_rows} real rows "
         f"changes the minority PR AUC on the holdout from {_f(result.mean(REAL, 'minority PR AUC'))} to "
         f"{_f(result.mean(AUGMENTED, 'minority PR AUC'))} and its recall from {_f(result.mean(REAL, 'minority recall'))} "
-        f"to {_f(result.mean(AUGMENTED, 'minority recall'))} (means over {len(families)} model families)."
+        f"to {_f(result.mean(AUGMENTED, 'minority recall'))} (means over {len(families)} model families). "
+        + _moves_sentence(result.changes)
     )
     return Section(
         key="augmentation",
         title=f"Augmentation lift (class {m!r})",
         summary=summary,
-        verdict=_verdict(result.lift),
+        verdict=_verdict(result.changes),
         headline=[
             Headline(
                 "minority PR AUC, real only",
@@ -153,9 +193,10 @@ def augmentation_section(result: LiftResult) -> Section:
             ),
         ],
         notes=[
-            f"Verdict: 'helped' when the minority PR AUC rises by more than {LIFT_TOLERANCE}, 'hurt' when it "
-            "falls by more, else 'no clear change'. Recall and F1 also move with the decision threshold, "
-            "which extra minority rows shift; PR AUC does not depend on it.",
+            f"Verdict weighs every score shown ({', '.join(LIFT_METRICS)}; means over model families): "
+            f"'helped' when at least one rises by more than {LIFT_TOLERANCE} and none falls by more, 'hurt' "
+            "when at least one falls and none rises, else 'no clear change'. Recall and F1 also move with the "
+            "decision threshold, which extra minority rows shift; PR AUC does not depend on it.",
             f"The holdout has {result.test_minority_rows} rows of class {m!r} out of {result.test_rows}: "
             "with few rare rows, differences of a few points are noise.",
             *dict.fromkeys(result.notes),
@@ -177,6 +218,7 @@ def augmentation_section(result: LiftResult) -> Section:
                 {"model": a.model, "arm": a.arm, "train_rows": a.train_rows, "scores": a.scores} for a in result.arms
             ],
             "lift": result.lift,
+            "changes": result.changes,
         },
     )
 

@@ -40,8 +40,12 @@ MIN_GROUP_ROWS = 30
 MIN_CLASS_ROWS = 10
 #: a judged group "shrank" when its synthetic share is below this fraction of its real share
 SHRINK_RATIO = 0.5
-#: a gap (parity or equalised odds) may widen this much, plus twice its sampling error, before it is flagged
+#: a gap (parity or equalised odds) may widen this much, plus twice its sampling error, before it is
+#: flagged (verdict "poor"); a widening beyond this tolerance alone, within the sampling error, is
+#: not confirmed but makes the verdict at most "fair"
 GAP_TOLERANCE = 0.05
+#: paired bootstrap replicates of the holdout for the sampling error of an equalised-odds change
+BOOTSTRAP = 200
 #: verdict thresholds on the largest group-share TVD of a single sensitive column
 GOOD_TVD, FAIR_TVD = 0.05, 0.15
 #: the model family trained for downstream fairness (see features.MODEL_FAMILIES)
@@ -186,13 +190,51 @@ class Spread:
 
 
 class GapChange:
-    """``change``: the synthetic gap minus the real one (positive: synthesis widened it)."""
+    """``change``: the synthetic gap minus the real one (positive: synthesis widened it);
+    ``allowance``: how far it may widen before it is flagged, GAP_TOLERANCE plus twice the
+    sampling error of the change (``noise``)."""
 
     @property
     def change(self):
         if self.real.difference is None or self.synthetic.difference is None:
             return None
         return self.synthetic.difference - self.real.difference
+
+    @property
+    def noise(self) -> float:
+        """Standard error of ``change``: of two independent gaps, unless measured (``change_error``)."""
+        measured = getattr(self, "change_error", None)
+        return float(measured) if measured is not None else float(np.hypot(self.real.error, self.synthetic.error))
+
+    @property
+    def allowance(self) -> float:
+        return GAP_TOLERANCE + 2 * self.noise
+
+    @property
+    def widened(self) -> bool:
+        """Widened beyond the allowance: flagged."""
+        return self.change is not None and self.change > self.allowance
+
+    @property
+    def unconfirmed(self) -> bool:
+        """Widened beyond GAP_TOLERANCE but within the sampling allowance: possible, not shown."""
+        return self.change is not None and GAP_TOLERANCE < self.change <= self.allowance
+
+    def explain(self, what: str, rows: str) -> str:
+        """The change, the allowance and what it means, in a sentence."""
+        base = (
+            f"{what} across {self.facet!r} went from {self.real.difference:.3f} to {self.synthetic.difference:.3f} "
+            f"({self.change:+.3f}); the allowance is {GAP_TOLERANCE} + 2 \u00d7 {self.noise:.3f} sampling error "
+            f"= {self.allowance:.3f} ({rows})"
+        )
+        if self.widened:
+            return base + ": widened beyond it."
+        if self.unconfirmed:
+            return (
+                base + f": wider by more than {GAP_TOLERANCE}, but within what sampling alone can produce, so not "
+                "confirmed; the verdict is at most fair. More rows would tell."
+            )
+        return base + ": within it."
 
 
 @dataclass(frozen=True)
@@ -217,6 +259,9 @@ class OddsGap(GapChange):
     groups: tuple  # of GroupErrors
     real: Spread  # equalised-odds difference of the model trained on real rows
     synthetic: Spread
+    #: standard deviation of the change over a paired bootstrap of the holdout rows (both models
+    #: are scored on the same rows, so their errors move together; None: too few replicates)
+    change_error: float | None = None
 
 
 @dataclass(frozen=True)
@@ -361,18 +406,10 @@ def outcome_gap(facet: str, groups_real, hit_real, groups_synth, hit_synth, orde
     return OutcomeGap(facet, tuple(rates), real, synth)
 
 
-def widened(before: Spread, after: Spread) -> bool:
-    """The gap grew by more than GAP_TOLERANCE plus twice the sampling error of the change."""
-    if before.difference is None or after.difference is None:
-        return False
-    noise = 2 * np.hypot(before.error, after.error)
-    return after.difference - before.difference > GAP_TOLERANCE + noise
-
-
 def outcome_flags(gaps: list, goal: Target) -> list:
     flags = []
     for gap in gaps:
-        if widened(gap.real, gap.synthetic):
+        if gap.widened:
             s = gap.synthetic
             rate = {x.group: x.synthetic_rate for x in gap.rates}
             flags.append(
@@ -383,7 +420,8 @@ def outcome_flags(gaps: list, goal: Target) -> list:
                     f"Synthesis amplified the gap across {gap.facet!r}: the rate of {goal.name} = "
                     f"{goal.minority!r} differs by {s.difference:.2f} between groups in the synthetic table "
                     f"({s.high!r} {rate[s.high]:.2f}, {s.low!r} {rate[s.low]:.2f}) against "
-                    f"{gap.real.difference:.2f} in the real table.",
+                    f"{gap.real.difference:.2f} in the real table, beyond the allowance of {gap.allowance:.2f} "
+                    f"({GAP_TOLERANCE} + 2 \u00d7 {gap.noise:.3f} sampling error).",
                 )
             )
     return flags
@@ -420,19 +458,31 @@ def downstream(tables: Tables, goal: Target, facets: list, orders: list, seed: i
         pred = fit_predict(FAMILY, goal, spec, X, y, X_test, seed)[0]
         predictions[arm] = (np.array([v == goal.minority for v in pred], dtype=bool), pred == y_test)
     out = []
+    rng = np.random.default_rng(seed)
+    replicates = [rng.integers(0, len(y_pos), len(y_pos)) for _ in range(BOOTSTRAP)]
     for facet, order in zip(facets, orders):
         labels = facet.assign(test)
-        groups = []
-        for g in order:
-            mask = labels == g
-            if mask.any():
-                scores = {
-                    arm: error_rates(y_pos[mask], said[mask], right[mask]) for arm, (said, right) in predictions.items()
-                }
-                groups.append(GroupErrors(g, int(mask.sum()), int(y_pos[mask].sum()), scores))
+        groups = _group_errors(labels, order, y_pos, predictions)
         real, synth = odds_spread(groups, TRAINED_REAL), odds_spread(groups, TRAINED_SYNTHETIC)
-        out.append(OddsGap(facet.name, tuple(groups), real, synth))
+        changes = []
+        for rows in replicates:
+            again = _group_errors(labels[rows], order, y_pos[rows], {a: (p[rows], c[rows]) for a, (p, c) in predictions.items()})
+            before, after = odds_spread(again, TRAINED_REAL), odds_spread(again, TRAINED_SYNTHETIC)
+            if before.difference is not None and after.difference is not None:
+                changes.append(after.difference - before.difference)
+        error = float(np.std(changes, ddof=1)) if len(changes) >= BOOTSTRAP // 2 else None
+        out.append(OddsGap(facet.name, tuple(groups), real, synth, error))
     return out
+
+
+def _group_errors(labels: np.ndarray, order: list, y_pos: np.ndarray, predictions: dict) -> list:
+    groups = []
+    for g in order:
+        mask = labels == g
+        if mask.any():
+            scores = {arm: error_rates(y_pos[mask], said[mask], right[mask]) for arm, (said, right) in predictions.items()}
+            groups.append(GroupErrors(g, int(mask.sum()), int(y_pos[mask].sum()), scores))
+    return groups
 
 
 def downstream_flags(gaps: list) -> list:
@@ -443,10 +493,11 @@ def downstream_flags(gaps: list) -> list:
             None,
             f"Training on synthetic data made the model less fair across {gap.facet!r}: its equalised-odds "
             f"difference on the real holdout is {gap.synthetic.difference:.2f}, against {gap.real.difference:.2f} "
-            "for the same model trained on real data.",
+            f"for the same model trained on real data, beyond the allowance of {gap.allowance:.2f} "
+            f"({GAP_TOLERANCE} + 2 \u00d7 {gap.noise:.3f} sampling error, paired bootstrap of the holdout).",
         )
         for gap in gaps
-        if widened(gap.real, gap.synthetic)
+        if gap.widened
     ]
 
 

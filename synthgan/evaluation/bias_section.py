@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 from synthgan.evaluation.bias import (
     AMPLIFIED,
+    BOOTSTRAP,
     BiasResult,
     FAIR_TVD,
     FAMILY,
@@ -15,6 +16,7 @@ from synthgan.evaluation.bias import (
     MAX_BINS,
     MIN_CLASS_ROWS,
     MIN_GROUP_ROWS,
+    SEPARATOR,
     SHRINK_RATIO,
     SHRUNK,
     TRAINED_REAL,
@@ -25,15 +27,58 @@ from synthgan.evaluation.bias import (
 from synthgan.report.section import Figure, Headline, Section, Table
 
 
+def _gaps(result: BiasResult) -> list:
+    """(what, gap, rows) for every outcome and downstream gap with a change."""
+    out = [("The parity gap of the outcome rate", g, "real against synthetic rows") for g in result.outcomes]
+    out += [
+        ("The equalised-odds gap of a model trained on synthetic rather than real rows", g,
+         f"{sum(x.rows for x in g.groups)} holdout rows, paired bootstrap")
+        for g in result.downstream
+    ]
+    return [(what, g, rows) for what, g, rows in out if g.change is not None]
+
+
 def _verdict(result: BiasResult) -> str:
-    """Poor when a group vanished or a gap widened; fair when a group shrank; TVD grades the rest."""
+    """Poor when a group vanished, a gap widened beyond its allowance or the TVD exceeds FAIR_TVD;
+    fair when a group shrank, a gap widened beyond GAP_TOLERANCE but within its sampling
+    allowance (possible harm, not confirmed) or the TVD exceeds GOOD_TVD; good otherwise."""
     kinds = {f.kind for f in result.flags}
     tvd = result.max_tvd or 0.0
     if kinds & {VANISHED, AMPLIFIED, WORSE} or tvd > FAIR_TVD:
         return "poor"
-    if SHRUNK in kinds or tvd > GOOD_TVD:
+    if SHRUNK in kinds or tvd > GOOD_TVD or any(g.unconfirmed for _, g, _ in _gaps(result)):
         return "fair"
     return "good"
+
+
+def _reasons(result: BiasResult, verdict: str) -> str:
+    """Why the verdict is what it is: every finding that set it, with numbers and allowances."""
+    kinds = {f.kind for f in result.flags}
+    tvd = result.max_tvd or 0.0
+    why = []
+    for kind, text in ((VANISHED, "a group vanished"), (SHRUNK, "a group shrank"), (AMPLIFIED, "an outcome gap widened"),
+                       (WORSE, "downstream fairness got worse")):
+        if kind in kinds:
+            groups = ", ".join(_named(f.facet, f.group) if f.group else repr(f.facet) for f in result.flagged(kind))
+            why.append(f"{text} ({groups})")
+    if tvd > GOOD_TVD:
+        why.append(f"group shares differ by a TVD of {tvd:.3f} (good up to {GOOD_TVD}, fair up to {FAIR_TVD})")
+    unconfirmed = [g for _, g, _ in _gaps(result) if g.unconfirmed]
+    if unconfirmed:
+        why.append("a gap widened by more than " + f"{GAP_TOLERANCE} but within its sampling allowance (" +
+                   ", ".join(f"{g.facet!r} {g.change:+.3f}, allowance {g.allowance:.3f}" for g in unconfirmed) + ")")
+    if not why:
+        return f"Verdict {verdict}: no group vanished or shrank, no gap widened by more than {GAP_TOLERANCE}, and " \
+               f"group shares differ by a TVD of {tvd:.3f} (at most {GOOD_TVD})."
+    return f"Verdict {verdict}: " + "; ".join(why) + "."
+
+
+def _named(facet: str, group) -> str:
+    """A group with its column name: ``sex = 1``; intersections ``sex = 1 × age = 19–30``."""
+    columns, values = str(facet).split(SEPARATOR), str(group).split(SEPARATOR)
+    if len(columns) != len(values):
+        return f"{facet} = {group}"
+    return SEPARATOR.join(f"{c} = {v}" for c, v in zip(columns, values))
 
 
 def _worst(gaps) -> tuple:
@@ -46,18 +91,9 @@ def _worst(gaps) -> tuple:
 
 
 def _share_figures(result: BiasResult) -> list:
+    """Small multiples of one size: group shares per sensitive column, then the TVD of every facet."""
     reps = result.representation
-    figures = [
-        Figure(
-            "bars",
-            "Group share distance (TVD) per column and intersection",
-            tuple(r.facet for r in reps),
-            {"TVD": tuple(r.tvd for r in reps)},
-            domain=(0.0, 1.0),
-            caption="0 = every group has the same share of synthetic rows as of real rows.",
-            group="Representation",
-        )
-    ]
+    figures = []
     for rep in (r for r in reps if r.facet in result.sensitive):
         shown = rep.groups[:FIGURE_GROUPS]
         hidden = len(rep.groups) - len(shown)
@@ -65,47 +101,58 @@ def _share_figures(result: BiasResult) -> list:
             Figure(
                 "columns",
                 f"Group shares: {rep.facet}",
-                tuple(g.group for g in shown),
+                tuple(_named(rep.facet, g.group) for g in shown),
                 {"real": tuple(g.real_share for g in shown), "synthetic": tuple(g.synthetic_share for g in shown)},
                 caption=f"{hidden} smaller groups not shown." if hidden else "",
-                group="Representation",
+                group="Representation: share of rows per group",
             )
         )
+    figures.append(
+        Figure(
+            "bars",
+            "Group share distance (TVD) per column and intersection",
+            tuple(r.facet for r in reps),
+            {"TVD": tuple(r.tvd for r in reps)},
+            domain=(0.0, 1.0),
+            value_label="total variation distance (0 = same shares)",
+            caption="0 = every group has the same share of synthetic rows as of real rows.",
+            group="Representation: distance per column",
+        )
+    )
     return figures
 
 
 def _rate_figures(result: BiasResult) -> list:
+    """Columns of one size on a shared 0-1 axis: outcome rate, then TPR and FPR, per group."""
     figures = []
     for gap in (g for g in result.outcomes if g.facet in result.sensitive):
         shown = gap.rates[:FIGURE_GROUPS]
         figures.append(
             Figure(
-                "bars",
+                "columns",
                 f"Rate of {result.target} = {result.positive}: {gap.facet}",
-                tuple(x.group for x in shown),
+                tuple(_named(gap.facet, x.group) for x in shown),
                 {"real": tuple(x.real_rate for x in shown), "synthetic": tuple(x.synthetic_rate for x in shown)},
                 domain=(0.0, 1.0),
-                caption="n/a: too few rows to estimate.",
+                caption="Missing bar: too few rows to estimate.",
                 group="Outcome rate per group, real vs synthetic",
             )
         )
     for gap in (g for g in result.downstream if g.facet in result.sensitive):
         shown = gap.groups[:FIGURE_GROUPS]
-        metrics = ("TPR", "FPR")
-        figures.append(
-            Figure(
-                "bars",
-                f"Error rates on the real holdout: {gap.facet}",
-                tuple(f"{g.group} \u00b7 {m}" for g in shown for m in metrics),
-                {
-                    arm: tuple(g.scores[arm][m] for g in shown for m in metrics)
-                    for arm in (TRAINED_REAL, TRAINED_SYNTHETIC)
-                },
-                domain=(0.0, 1.0),
-                caption="Equal TPR and FPR across groups is equalised odds; n/a: too few rows to estimate.",
-                group="Downstream fairness",
+        for metric, meaning in (("TPR", "true positive rate"), ("FPR", "false positive rate")):
+            figures.append(
+                Figure(
+                    "columns",
+                    f"{metric} ({meaning}): {gap.facet}",
+                    tuple(_named(gap.facet, g.group) for g in shown),
+                    {arm: tuple(g.scores[arm][metric] for g in shown) for arm in (TRAINED_REAL, TRAINED_SYNTHETIC)},
+                    domain=(0.0, 1.0),
+                    caption="On the real holdout. Equal TPR and equal FPR across groups is equalised odds; "
+                    "missing bar: too few rows to estimate.",
+                    group="Downstream fairness: error rates per group",
+                )
             )
-        )
     return figures
 
 
@@ -115,7 +162,7 @@ def _tables(result: BiasResult) -> list:
             "Group shares",
             ("columns", "group", "real rows", "synthetic rows", "real share", "synthetic share", "status"),
             tuple(
-                (r.facet, g.group, g.real_rows, g.synthetic_rows, g.real_share, g.synthetic_share, g.status)
+                (r.facet, _named(r.facet, g.group), g.real_rows, g.synthetic_rows, g.real_share, g.synthetic_share, g.status)
                 for r in result.representation
                 for g in r.groups
             ),
@@ -140,7 +187,7 @@ def _tables(result: BiasResult) -> list:
                 "Outcome rate per group",
                 ("columns", "group", "real rows", "real rate", "synthetic rows", "synthetic rate"),
                 tuple(
-                    (g.facet, x.group, x.real_rows, x.real_rate, x.synthetic_rows, x.synthetic_rate)
+                    (g.facet, _named(g.facet, x.group), x.real_rows, x.real_rate, x.synthetic_rows, x.synthetic_rate)
                     for g in result.outcomes
                     for x in g.rates
                 ),
@@ -161,7 +208,7 @@ def _tables(result: BiasResult) -> list:
                 "Error rates per group on the real holdout",
                 ("columns", "group", "rows", "positives", "model", "accuracy", "TPR", "FPR"),
                 tuple(
-                    (gap.facet, g.group, g.rows, g.positives, arm, s["accuracy"], s["TPR"], s["FPR"])
+                    (gap.facet, _named(gap.facet, g.group), g.rows, g.positives, arm, s["accuracy"], s["TPR"], s["FPR"])
                     for gap in result.downstream
                     for g in gap.groups
                     for arm, s in g.scores.items()
@@ -228,10 +275,16 @@ def bias_section(result: BiasResult) -> Section:
         summary = " ".join(result.notes) or "No sensitive column has groups."
         return Section("bias", title, summary, verdict="skipped", notes=list(result.notes))
     rule = (
-        f"Verdict: poor when a group vanished, a gap widened or the TVD exceeds {FAIR_TVD}; fair when a group "
-        f"shrank or the TVD exceeds {GOOD_TVD}; good otherwise. A gap counts as widened when it grows by more "
-        f"than {GAP_TOLERANCE} plus twice its sampling error."
+        f"Verdict rule: poor when a group vanished, a gap widened beyond its allowance or the TVD exceeds "
+        f"{FAIR_TVD}; fair when a group shrank, a gap widened by more than {GAP_TOLERANCE} but within its "
+        f"allowance, or the TVD exceeds {GOOD_TVD}; good otherwise. A gap's allowance is {GAP_TOLERANCE} plus "
+        "twice the sampling error of its change: of two independent tables for the outcome gap, of a paired "
+        "bootstrap of the holdout rows (both models scored on the same rows) for the equalised-odds gap. "
+        "The error grows as groups get smaller, so on a small holdout only a large widening is confirmed."
     )
+    verdict = _verdict(result)
+    reasons = _reasons(result, verdict)
+    gaps = [g.explain(what, rows) for what, g, rows in _gaps(result) if g.change > GAP_TOLERANCE]
     positive = (
         f"Outcome: the positive class is {result.positive!r} (the minority class); with more than two classes "
         "it is compared against all the others together."
@@ -239,14 +292,26 @@ def bias_section(result: BiasResult) -> Section:
     return Section(
         key="bias",
         title=title,
-        summary=_summary(result),
-        verdict=_verdict(result),
+        summary=_summary(result) + " " + reasons,
+        verdict=verdict,
         headline=_headline(result),
-        notes=[*(f.message for f in result.flags), rule, *([positive] if result.outcomes else []), *result.notes],
+        notes=[
+            reasons,
+            *(f.message for f in result.flags),
+            *gaps,
+            rule,
+            *([positive] if result.outcomes else []),
+            *result.notes,
+        ],
         tables=_tables(result),
         figures=_share_figures(result) + _rate_figures(result),
         details={
             **{k: v for k, v in asdict(result).items() if k != "groupings"},
+            "allowances": [
+                {"facet": g.facet, "part": what, "change": g.change, "noise": g.noise, "allowance": g.allowance,
+                 "widened": g.widened, "unconfirmed": g.unconfirmed}
+                for what, g, _ in _gaps(result)
+            ],
             "bins": {str(g.column): list(g.names) for g in result.groupings if g.uppers},
             "model": FAMILY,
             "thresholds": {
@@ -254,6 +319,7 @@ def bias_section(result: BiasResult) -> Section:
                 "min_class_rows": MIN_CLASS_ROWS,
                 "shrink_ratio": SHRINK_RATIO,
                 "gap_tolerance": GAP_TOLERANCE,
+                "bootstrap": BOOTSTRAP,
                 "max_bins": MAX_BINS,
             },
         },

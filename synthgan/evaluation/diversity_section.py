@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+import numpy as np
 import pandas as pd
 
 from synthgan.evaluation.diversity import (
@@ -72,6 +73,8 @@ def _prdc_figure(scores: dict, k: int) -> Figure:
         f"Precision, recall, density and coverage (k={k})",
         PRDC_KEYS,
         {"synthetic vs real": tuple(scores[key] for key in PRDC_KEYS)},
+        # the same 0-1 axis as the coverage charts beside it; density alone may run past 1
+        domain=(0.0, max([1.0, *(v for v in (scores[key] for key in PRDC_KEYS) if v is not None and np.isfinite(v))])),
         caption="Two samples of one distribution score about 1 on each; density may exceed 1.",
         group="Nearest-neighbour diversity",
     )

@@ -6,6 +6,7 @@ import numbers
 from collections import Counter
 from importlib.metadata import version
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -23,6 +24,9 @@ from synthgan.report import Report
 from synthgan.schema import Metadata
 
 UTILITY_TITLE = "Utility (train synthetic, test real)"
+#: synthetic rows whose median distance to the closest training row exceeds this multiple of the
+#: holdout's are too far from the real data: a fidelity problem (see ``_weigh_distance``)
+DISTANCE_RATIO = 2.0
 AUGMENTATION_TITLE = "Augmentation lift"
 
 
@@ -119,7 +123,9 @@ def evaluate(
     )
     with tqdm(total=len(steps), desc="evaluate", disable=not verbose, leave=False) as bar:
         bar.set_postfix_str("fidelity")
-        result = fidelity.fidelity(tables.real, tables.synthetic, tables.schema, max_rows=max_rows, seed=seed)
+        result = fidelity.fidelity(
+            tables.real, tables.synthetic, tables.schema, max_rows=max_rows, seed=seed, converted=tables.converted
+        )
         section = fidelity.fidelity_section(
             result,
             marginals.marginals(tables.real, tables.synthetic, tables.schema),
@@ -160,6 +166,7 @@ def evaluate(
         bar.set_postfix_str("privacy")
         result = privacy_metrics(tables.real, tables.synthetic, tables.holdout, schema=tables.schema, seed=seed)
         report.add(privacy_section(result))
+        _weigh_distance(report["fidelity"], report["privacy"], result)
         if privacy is not None:
             report["privacy"].details["differential_privacy"] = dict(privacy)
             report["privacy"].notes.insert(0, _dp_note(privacy))
@@ -172,6 +179,51 @@ def evaluate(
     if history is not None:
         report.add(training_section(history))
     return report
+
+
+def _weigh_distance(fidelity_part, privacy_part, result) -> None:
+    """Distance from every real row is a sign of low fidelity, not of privacy.
+
+    When synthetic rows lie much farther from the training rows than holdout rows do (median
+    distance to the closest record over :data:`DISTANCE_RATIO` times the holdout's), the
+    generator has not learned where the real data lies: fidelity says so and is at most "fair".
+    Privacy is "good" only when fidelity is at least "fair": noise is private and useless.
+    """
+    ratio = None
+    if result.dcr_holdout is not None and len(result.dcr_holdout) and len(result.dcr_synthetic):
+        synth, hold = float(np.median(result.dcr_synthetic)), float(np.median(result.dcr_holdout))
+        if hold > 0:
+            ratio = synth / hold
+        elif synth > 0:
+            ratio = float("inf")
+        fidelity_part.details["median_dcr"] = {"synthetic": synth, "holdout": hold, "ratio": ratio}
+    if ratio is not None and ratio > DISTANCE_RATIO:
+        fidelity_part.notes.insert(
+            0,
+            f"Synthetic rows lie far from the real ones: their median distance to the closest training row is "
+            f"{synth:.3g}, {ratio:.1f} times that of holdout rows ({hold:.3g}). New real data lands nearer the "
+            f"training rows than this; the generator has not learned where the data lies (verdict at most fair "
+            f"above {DISTANCE_RATIO:g} times).",
+        )
+        if fidelity_part.verdict == "good":
+            fidelity_part.verdict = "fair"
+        fidelity_part.summary += (
+            f" Synthetic rows lie {ratio:.1f} times farther from the closest training row than holdout rows do."
+        )
+    if privacy_part.verdict == "good" and fidelity_part.verdict == "poor":
+        privacy_part.verdict = "fair"
+        privacy_part.notes.insert(
+            0,
+            "Privacy is at most fair while fidelity is poor: synthetic rows that resemble no real row are "
+            "private only because they are unlike the data (a sign of low fidelity, not of privacy).",
+        )
+    elif ratio is not None and ratio > DISTANCE_RATIO:
+        privacy_part.notes.insert(
+            0,
+            f"Synthetic rows lie {ratio:.1f} times farther from the training rows than holdout rows do (median "
+            "distance to the closest record): that distance is a sign of low fidelity, not of privacy.",
+        )
+    privacy_part.details["fidelity_verdict"] = fidelity_part.verdict
 
 
 def _history_of(model):

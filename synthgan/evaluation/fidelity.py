@@ -17,17 +17,16 @@ from importlib.metadata import version
 import numpy as np
 import pandas as pd
 
+from synthgan.evaluation.columns import ColumnProblem, column_problems
 from synthgan.evaluation.edges import EdgeShare, MissingRate, edge_shares, missing_rates
 from synthgan.evaluation.features import category_text
 from synthgan.evaluation.marginals import Correlations, Marginal
 from synthgan.report.section import Figure, Headline, Section, Table
 from synthgan.schema import NUMERIC_KINDS, ColumnKind, Schema
 
-with warnings.catch_warnings():
-    # sdmetrics 0.32 marks the single-table report classes as deprecated in favour of the
-    # multi-table "unified" ones; these work on every supported version (>=0.14).
-    warnings.simplefilter("ignore", FutureWarning)
-    from sdmetrics.reports.single_table import DiagnosticReport, QualityReport
+# sdmetrics >= 0.28.1: one report class for single and multi-table data (the single_table
+# classes are deprecated with a FutureWarning from 0.32); it takes {table name: DataFrame}.
+from sdmetrics.reports import DiagnosticReport, QualityReport
 
 #: synthgan column kind -> sdmetrics sdtype
 SDTYPES = {
@@ -45,6 +44,9 @@ EDGE_TABLE = "Values at the observed min / max"
 MISSING_TABLE = "Missing values per column"
 #: verdict thresholds on the weaker quality property (rules of thumb; CTGAN on Adult: about 0.85)
 GOOD_QUALITY, FAIR_QUALITY = 0.85, 0.70
+#: the one table's name in the {name: DataFrame} mappings the sdmetrics reports take
+TABLE = "table"
+COLUMN_CHECKS_TABLE = "Column checks"
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,24 @@ class FidelityResult:
     notes: tuple = field(default_factory=tuple)
     edges: tuple[EdgeShare, ...] = ()  # numeric and datetime columns, every row
     missing: tuple[MissingRate, ...] = ()  # every column, every row
+    problems: tuple[ColumnProblem, ...] = ()  # synthetic columns unusable or suspicious (columns.py)
+    sdmetrics_scores: dict = field(default_factory=dict)  # sdmetrics' own quality and column shapes
 
     @property
     def flagged_edges(self) -> tuple[str, ...]:
         """Columns whose synthetic values pile up at (or beyond) the real min or max."""
         return tuple(e.column for e in self.edges if e.flagged)
+
+    @property
+    def unusable(self) -> tuple[str, ...]:
+        """Columns that are all missing, a single value, or of another type in the synthetic table."""
+        return tuple(dict.fromkeys(p.column for p in self.problems if p.unusable))
+
+    @property
+    def suspicious(self) -> tuple[str, ...]:
+        """Usable columns with values out of range, unseen categories, fractions or a far missing rate."""
+        bad = set(self.unusable)
+        return tuple(dict.fromkeys(p.column for p in self.problems if not p.unusable and p.column not in bad))
 
 
 def sdmetrics_metadata(schema: Schema, real: pd.DataFrame | None = None) -> dict:
@@ -121,30 +136,64 @@ def _cell(value):
     return value
 
 
+def _with_unusable(shapes: tuple, unusable: tuple) -> tuple:
+    """Per-column shape scores with 0 for each unusable column (sdmetrics leaves an all-missing
+    column unscored, which would drop it from the average)."""
+    out = [(c, "unusable in the synthetic table", 0.0) if str(c) in unusable else (c, m, v) for c, m, v in shapes]
+    seen = {str(r[0]) for r in out}
+    out += [(c, "unusable in the synthetic table", 0.0) for c in unusable if c not in seen]
+    return tuple(out)
+
+
 def fidelity(
-    real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, max_rows: int = MAX_ROWS, seed: int = 0
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    schema: Schema,
+    max_rows: int = MAX_ROWS,
+    seed: int = 0,
+    converted: tuple = (),
 ) -> FidelityResult:
     """Run sdmetrics' QualityReport and DiagnosticReport; keep every per-column score; count
-    values at the edges of the real range and missing rates on every row."""
+    values at the edges of the real range and missing rates on every row; check each synthetic
+    column against the real one (:mod:`synthgan.evaluation.columns`).
+
+    ``converted``: the wrong-type problems of columns already converted to the real type
+    (``Tables.converted``). An unusable column scores 0 on its shape, and column shapes and
+    the quality score are the means with those zeros in; sdmetrics' own figures are kept in
+    ``sdmetrics_scores``.
+    """
     rng = np.random.default_rng(seed)
-    metadata = sdmetrics_metadata(schema, real)
+    metadata = {"tables": {TABLE: sdmetrics_metadata(schema, real)}}
     real_sd, synth_sd = sdmetrics_frame(real, schema), sdmetrics_frame(synthetic, schema)
     real_q, synth_q = subsample(real_sd, max_rows, rng), subsample(synth_sd, max_rows, rng)
     quality, diagnostic = QualityReport(), DiagnosticReport()
     with warnings.catch_warnings():
         # scipy's KS test falls back to its asymptotic p-value on ties; the score is unaffected
         warnings.filterwarnings("ignore", message="ks_2samp: Exact calculation", category=RuntimeWarning)
-        quality.generate(real_q, synth_q, metadata, verbose=False)
-        diagnostic.generate(real_sd, synth_sd, metadata, verbose=False)
+        # an all-missing synthetic column: scipy warns and sdmetrics leaves it unscored; the column
+        # checks name it and score it 0
+        warnings.filterwarnings("ignore", message="One or more sample arguments is too small")
+        # pandas, inside sdmetrics' CategoryAdherence, on an all-missing category column
+        warnings.filterwarnings("ignore", message="Downcasting object dtype arrays", category=FutureWarning)
+        quality.generate({TABLE: real_q}, {TABLE: synth_q}, metadata, verbose=False)
+        diagnostic.generate({TABLE: real_sd}, {TABLE: synth_sd}, metadata, verbose=False)
     props_q = dict(zip(*quality.get_properties().to_dict("list").values()))
     props_d = dict(zip(*diagnostic.get_properties().to_dict("list").values()))
     shapes = quality.get_details("Column Shapes")
     pairs = quality.get_details("Column Pair Trends")
     validity = diagnostic.get_details("Data Validity")
+    problems = tuple(converted) + column_problems(real, synthetic, schema, skip={p.column for p in converted})
+    unusable = tuple(dict.fromkeys(p.column for p in problems if p.unusable))
+    shape_rows = _with_unusable(_records(shapes, ["Column", "Metric", "Score"]), unusable)
+    scored = [r[2] for r in shape_rows if r[2] is not None]
+    column_shapes = float(np.mean(scored)) if scored else float(props_q["Column Shapes"])
+    pair_trends = _score(props_q["Column Pair Trends"])
     notes = []
     for name, details in (("column shapes", shapes), ("column pair trends", pairs), ("data validity", validity)):
         if "Error" in details.columns:
             failed = details[details["Error"].notna()]
+            involved = [c for c in ("Column", "Column 1", "Column 2") if c in failed.columns]
+            failed = failed[~failed[involved].astype(str).isin(unusable).any(axis=1)]  # named once, above
             for _, row in failed.head(5).iterrows():
                 where = row.get("Column", (row.get("Column 1"), row.get("Column 2")))
                 notes.append(f"sdmetrics could not score {name} for {where!r}: {row['Error']}")
@@ -153,14 +202,20 @@ def fidelity(
             f"The QualityReport ran on a seeded subsample of {len(real_q)} real and {len(synth_q)} "
             f"synthetic rows (max_rows={max_rows}); the DiagnosticReport ran on every row."
         )
+    if unusable:
+        notes.append(
+            f"Column shapes and the quality score count each unusable column ({', '.join(map(repr, unusable))}) "
+            f"as 0; sdmetrics alone, which skips what it cannot score, gives column shapes "
+            f"{float(props_q['Column Shapes']):.3f} and quality {float(quality.get_score()):.3f}."
+        )
     return FidelityResult(
-        quality=float(quality.get_score()),
-        column_shapes=float(props_q["Column Shapes"]),
-        column_pair_trends=_score(props_q["Column Pair Trends"]),
+        quality=float(np.mean([v for v in (column_shapes, pair_trends) if v is not None])),
+        column_shapes=column_shapes,
+        column_pair_trends=pair_trends,
         diagnostic=float(diagnostic.get_score()),
         validity=float(props_d["Data Validity"]),
         structure=float(props_d["Data Structure"]),
-        shapes=_records(shapes, ["Column", "Metric", "Score"]),
+        shapes=shape_rows,
         pairs=_records(pairs, ["Column 1", "Column 2", "Metric", "Score", "Real Correlation", "Synthetic Correlation"]),
         validity_details=_records(validity, ["Column", "Metric", "Score"]),
         rows_used=(len(real_q), len(synth_q)),
@@ -168,18 +223,52 @@ def fidelity(
         notes=tuple(notes),
         edges=tuple(edge_shares(real, synthetic, [c.name for c in schema.columns if c.kind in NUMERIC_KINDS])),
         missing=tuple(missing_rates(real, synthetic, schema.names)),
+        problems=problems,
+        sdmetrics_scores={
+            "quality": float(quality.get_score()),
+            "column_shapes": float(props_q["Column Shapes"]),
+            "column_pair_trends": pair_trends,
+        },
     )
 
 
 # -- report section -------------------------------------------------------------------------
 def _verdict(result: FidelityResult) -> str:
     """From the weaker of the two quality properties: a table can match every column and still
-    lose every relationship between them (their mean would hide it). At most "fair" when a
-    column piles values up at its edges: a spike at the min or max costs the KS-based shape
+    lose every relationship between them (their mean would hide it). "poor" when any column is
+    unusable (all missing, a single value, another type): one dead column makes the table
+    unfit whatever the others score. At most "fair" when a column piles values up at its edges
+    or fails a column check (values far out of range, unseen categories, fractions in an
+    integer column, a far missing rate): a spike at the min or max costs the KS-based shape
     score little, so a high score alone does not make the data good."""
+    if result.unusable:
+        return "poor"
     weaker = min(v for v in (result.column_shapes, result.column_pair_trends) if v is not None)
     verdict = "good" if weaker >= GOOD_QUALITY else "fair" if weaker >= FAIR_QUALITY else "poor"
-    return "fair" if verdict == "good" and result.flagged_edges else verdict
+    return "fair" if verdict == "good" and (result.flagged_edges or result.suspicious) else verdict
+
+
+def _problem_sentence(result: FidelityResult) -> str:
+    parts = []
+    if result.unusable:
+        parts.append(f" Unusable synthetic column(s), so the verdict is poor: {', '.join(map(repr, result.unusable))}.")
+    if result.suspicious:
+        parts.append(
+            f" Column(s) failing a check (see '{COLUMN_CHECKS_TABLE}'): {', '.join(map(repr, result.suspicious))}."
+        )
+    return "".join(parts)
+
+
+def _problem_table(problems: tuple) -> Table | None:
+    if not problems:
+        return None
+    return Table(
+        COLUMN_CHECKS_TABLE,
+        ("column", "problem", "share of synthetic rows", "unusable", "what is wrong"),
+        tuple((p.column, p.kind, p.share, "!" if p.unusable else "", p.message) for p in problems),
+        note="Unusable (!): all missing, a single value where the real column varies, or another type; "
+        "the column scores 0 on its shape and the verdict is poor. Other problems make the verdict at most fair.",
+    )
 
 
 def _marginal_figure(m: Marginal) -> Figure:
@@ -200,10 +289,13 @@ def _marginal_figure(m: Marginal) -> Figure:
 
 def _heatmaps(corr: Correlations) -> list[Figure]:
     group = "Correlations of numeric columns, real vs synthetic"
+    key = "Pearson correlation"
     labels = tuple(str(c) for c in corr.columns)
     gap = "n/a" if corr.mean_abs_gap is None else f"{corr.mean_abs_gap:.3f}"
     return [
-        Figure("heatmap", "Real", labels, matrix=corr.real, domain=(-1.0, 1.0), group=group),
+        Figure(
+            "heatmap", "Real", labels, matrix=corr.real, domain=(-1.0, 1.0), group=group, value_label=key
+        ),
         Figure(
             "heatmap",
             "Synthetic",
@@ -211,6 +303,7 @@ def _heatmaps(corr: Correlations) -> list[Figure]:
             matrix=corr.synthetic,
             domain=(-1.0, 1.0),
             group=group,
+            value_label=key,
             caption=f"Mean absolute difference between the two matrices: {gap}."
             + (f" {corr.left_out} more numeric columns not shown." if corr.left_out else ""),
         ),
@@ -270,6 +363,7 @@ def fidelity_section(
                 tuple(str(r[0]) for r in worst),
                 {"column shape score": tuple(r[2] for r in worst)},
                 domain=(0.0, 1.0),
+                value_label="column shape score (0 to 1)",
                 caption="1 = the synthetic column's distribution matches the real one "
                 "(KS complement for numbers and dates, TV complement for categories).",
                 group="Column shapes",
@@ -281,9 +375,15 @@ def fidelity_section(
     summary = (
         f"sdmetrics quality score {result.quality:.3f}: column distributions match at "
         f"{result.column_shapes:.3f} and pairwise trends at {_f(result.column_pair_trends)} (1 = same as real); "
-        f"validity and structure score {result.diagnostic:.3f}." + _edge_sentence(result.flagged_edges)
+        f"validity and structure score {result.diagnostic:.3f}."
+        + _problem_sentence(result)
+        + _edge_sentence(result.flagged_edges)
     )
-    extra_tables = [t for t in (_edge_table(result.edges), _missing_table(result.missing)) if t is not None]
+    extra_tables = [
+        t
+        for t in (_problem_table(result.problems), _edge_table(result.edges), _missing_table(result.missing))
+        if t is not None
+    ]
     return Section(
         key="fidelity",
         title="Fidelity (sdmetrics)",
@@ -311,9 +411,11 @@ def fidelity_section(
             Headline("data structure", result.structure, "Whether the synthetic table has the real table's columns."),
         ],
         notes=[
+            *(p.message for p in result.problems),
             f"Verdict from the weaker of column shapes and column pair trends: good from {GOOD_QUALITY}, "
-            f"fair from {FAIR_QUALITY}, poor below (rules of thumb); at most fair when any column is flagged "
-            f"in '{EDGE_TABLE}'.",
+            f"fair from {FAIR_QUALITY}, poor below (rules of thumb); poor when any synthetic column is unusable "
+            f"(all missing, a single value, another type); at most fair when any column is flagged in "
+            f"'{EDGE_TABLE}' or fails a check in '{COLUMN_CHECKS_TABLE}'.",
             "Column pair trends count the pairs sdmetrics considers meaningful: numeric pairs with a real "
             "correlation above 0.5 and discrete pairs with an association above 0.3 (sdmetrics' defaults).",
             *result.notes,
@@ -354,6 +456,10 @@ def fidelity_section(
             "flagged_edge_columns": list(result.flagged_edges),
             "missing_rates": [{**asdict(m), "error": m.error} for m in result.missing],
             "correlation_mean_abs_gap": None if correlations is None else correlations.mean_abs_gap,
+            "column_problems": [{**asdict(p), "unusable": p.unusable} for p in result.problems],
+            "unusable_columns": list(result.unusable),
+            "suspicious_columns": list(result.suspicious),
+            "sdmetrics_scores": dict(result.sdmetrics_scores),
             "sdmetrics_version": version("sdmetrics"),
         },
     )

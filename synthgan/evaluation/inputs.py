@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from synthgan.errors import ConfigError, DataError, EvaluationWarning, SchemaError
+from synthgan.evaluation.columns import wrong_type
+from synthgan.forms import to_canonical
 from synthgan.schema import ColumnKind, Schema, detect_schema
 
 TASKS = ("classification", "regression")
@@ -31,6 +33,9 @@ class Tables:
     schema: Schema  # of the real table, over the compared columns
     dropped: tuple = ()  # identifier columns of the real table that the synthetic one leaves out
     overlap: int = 0  # holdout rows that also occur, identically, in the real table
+    #: synthetic columns of another type than the real ones (ColumnProblem, WRONG_TYPE), already
+    #: converted to the real column's type in ``synthetic``; the fidelity verdict counts them
+    converted: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,9 @@ def family(series: pd.Series) -> str:
     return "text"
 
 
-def _column_problems(real: pd.DataFrame, other: pd.DataFrame, name: str, optional: set) -> list[str]:
+def _column_problems(
+    real: pd.DataFrame, other: pd.DataFrame, name: str, optional: set, check_types: bool = True
+) -> list[str]:
     problems = []
     dupes = other.columns[other.columns.duplicated()].unique().tolist()
     if dupes:
@@ -72,7 +79,7 @@ def _column_problems(real: pd.DataFrame, other: pd.DataFrame, name: str, optiona
     if extra:
         problems.append(f"column(s) {extra} of the {name} table are not in the real table")
     for col in real.columns:
-        if col in other.columns and not dupes:
+        if check_types and col in other.columns and not dupes:
             ours, theirs = family(real[col]), family(other[col])
             if "empty" not in (ours, theirs) and ours != theirs:
                 problems.append(
@@ -80,6 +87,21 @@ def _column_problems(real: pd.DataFrame, other: pd.DataFrame, name: str, optiona
                     f"{theirs} values ({other[col].dtype}) in the {name} table: convert one of them"
                 )
     return problems
+
+
+def _canonical(schema: Schema, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the real table's forms made canonical where its values allow; a column
+    that does not parse is left as it is, for the type checks to name."""
+    out = df
+    for col in schema.columns:
+        if col.form is not None and col.name in df.columns:
+            try:
+                values = to_canonical(df[col.name], col.form, col.name)
+            except SchemaError:
+                continue
+            out = out.copy(deep=False) if out is df else out
+            out[col.name] = values
+    return out
 
 
 def _check_frame(df, name: str) -> None:
@@ -107,14 +129,23 @@ def check_tables(
 
     Identifier columns of the real table may be missing from the synthetic or holdout table (a
     model fitted with ``id_columns="drop"``); they are left out of the comparison.
+
+    A synthetic column of another type than the real one (numbers held as text, text in a
+    numeric column) is what is being judged, not a mistake of the caller: it is converted to
+    the real column's type (what cannot be read becomes missing) and recorded in
+    ``Tables.converted``, which the fidelity section names and rates "poor". The holdout is
+    real data: a holdout column of another type is an error.
     """
     _check_frame(real, "real")
     _check_frame(synthetic, "synthetic")
     if holdout is not None:
         _check_frame(holdout, "holdout")
     schema = detect_schema(real, metadata)
+    # dates as text or objects, Decimals...: compared as datetimes and numbers (synthgan.forms)
+    real, synthetic = schema.canonical(real), _canonical(schema, synthetic)
+    holdout = None if holdout is None else _canonical(schema, holdout)
     ids = {c.name for c in schema.columns if c.kind is ColumnKind.ID}
-    problems = _column_problems(real, synthetic, "synthetic", optional=ids)
+    problems = _column_problems(real, synthetic, "synthetic", optional=ids, check_types=False)
     if holdout is not None:
         problems += [f"holdout: {p}" for p in _column_problems(real, holdout, "holdout", optional=ids)]
     if problems:
@@ -124,6 +155,7 @@ def check_tables(
     kept = [c for c in real.columns if c not in dropped]
     schema = Schema(tuple(c for c in schema.columns if c.name in kept))
     holdout = holdout[kept].copy() if holdout is not None else None
+    synthetic, converted = _convert_types(real[kept], synthetic[kept].copy())
     overlap = count_overlap(real[kept], holdout) if holdout is not None else 0
     if overlap:
         warnings.warn(
@@ -132,7 +164,20 @@ def check_tables(
             EvaluationWarning,
             stacklevel=3,
         )
-    return Tables(real[kept].copy(), synthetic[kept].copy(), holdout, schema, dropped, overlap)
+    return Tables(real[kept].copy(), synthetic, holdout, schema, dropped, overlap, converted)
+
+
+def _convert_types(real: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[pd.DataFrame, tuple]:
+    """Synthetic columns of another family than the real ones, read as the real family."""
+    converted = []
+    for i, col in enumerate(real.columns):
+        ours, theirs = family(real.iloc[:, i]), family(synthetic.iloc[:, i])
+        if "empty" in (ours, theirs) or ours == theirs:
+            continue
+        values, problem = wrong_type(col, real.iloc[:, i], synthetic.iloc[:, i], ours, theirs)
+        synthetic.isetitem(i, values)
+        converted.append(problem)
+    return synthetic, tuple(converted)
 
 
 def check_target_present(target, tables: dict[str, pd.DataFrame | None]) -> None:

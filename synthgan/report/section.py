@@ -66,6 +66,7 @@ class Figure:
     draws a dashed vertical line captioned ``marker_label`` (the best epoch);
     ``image``: a picture (sample grids), ``png`` holding the PNG file base64-encoded, so the
     JSON still carries everything the page shows and the page embeds it as a ``data:`` URI.
+    ``value_label`` names what the values measure (the bars' axis, the heatmap's colour key).
     Figures sharing a ``group`` are laid out side by side as small multiples.
     """
 
@@ -80,6 +81,7 @@ class Figure:
     png: str = ""
     marker: float | None = None
     marker_label: str = ""
+    value_label: str = ""  # what the values measure: the bars' axis title, the heatmap's colour key
 
     def __post_init__(self):
         assert self.kind in FIGURE_KINDS, self.kind
@@ -180,4 +182,5 @@ def _figure(data: dict) -> Figure:
         png=data.get("png", ""),
         marker=data.get("marker"),
         marker_label=data.get("marker_label", ""),
+        value_label=data.get("value_label", ""),
     )

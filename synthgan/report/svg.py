@@ -107,6 +107,12 @@ def bars(figure: Figure, width: int = 640) -> str:
         body.append(
             f'<text x="{x(tick):.1f}" y="{axis_y + 13:.1f}" font-size="10" text-anchor="middle" fill="#666">{fmt(tick)}</text>'
         )
+    if figure.value_label:
+        height += 12
+        body.append(
+            f'<text x="{label_w + plot_w / 2:.1f}" y="{axis_y + 26:.1f}" font-size="10" text-anchor="middle" '
+            f'fill="#666">{esc(figure.value_label)}</text>'
+        )
     return _svg(width, height, body, figure.title)
 
 
@@ -116,9 +122,18 @@ def columns(figure: Figure, width: int = 300, height: int = 170) -> str:
     values = [v for s in figure.series.values() for v in s]
     low, high = _domain(figure, values)
     left, right, top, bottom = 34, 6, 22, 36
-    plot_w, plot_h = width - left - right, height - top - bottom
     n = max(len(figure.labels), 1)
-    slot = plot_w / n
+    slot = (width - left - right) / n
+    step = 1 if n <= 6 else math.ceil(n / 4)
+    limit = max(int(slot * step / (CHAR_W * 0.85)), 4)
+    shown = [str(figure.labels[i]) for i in range(0, len(figure.labels), step)]
+    turned = any(len(label) > limit for label in shown)
+    if turned:  # room below the axis (and left of it) for turned labels; the plot keeps its height
+        reach = min(max(map(len, shown)), 16) * CHAR_W * 0.85
+        bottom, height = bottom + int(reach * 0.5), height + int(reach * 0.5)
+        left = max(left, int(reach * 0.87 - slot / 2) + 2)
+        slot = (width - left - right) / n
+    plot_w, plot_h = width - left - right, height - top - bottom
     bar_w = max((slot - 2) / max(len(names), 1), 0.5)
 
     def y(v: float) -> float:
@@ -140,14 +155,20 @@ def columns(figure: Figure, width: int = 300, height: int = 170) -> str:
                 f'<rect x="{bx:.1f}" y="{y(v):.1f}" width="{bar_w:.1f}" height="{top + plot_h - y(v):.1f}" '
                 f'fill="{PALETTE[j % len(PALETTE)]}"><title>{esc(label)} \u00b7 {esc(name)}: {fmt(v)}</title></rect>'
             )
-    step = 1 if n <= 6 else math.ceil(n / 4)
-    for i in range(0, n, step):
+    for i in range(0, len(figure.labels), step):
         cx = left + (i + 0.5) * slot
-        limit = max(int(slot * step / CHAR_W), 4)
-        body.append(
-            f'<text x="{cx:.1f}" y="{top + plot_h + 12}" font-size="9" text-anchor="middle" fill="#444">'
-            f"{esc(_clip(figure.labels[i], min(limit, 14)))}</text>"
-        )
+        label = str(figure.labels[i])
+        if turned:  # long labels (``age = 19–34``) run down-left from under their bar, not over each other
+            ly = top + plot_h + 9
+            body.append(
+                f'<text x="{cx:.1f}" y="{ly}" font-size="9" text-anchor="end" fill="#444" '
+                f'transform="rotate(-30 {cx:.1f} {ly})"><title>{esc(label)}</title>{esc(_clip(label, 16))}</text>'
+            )
+        else:
+            body.append(
+                f'<text x="{cx:.1f}" y="{top + plot_h + 12}" font-size="9" text-anchor="middle" fill="#444">'
+                f"<title>{esc(label)}</title>{esc(_clip(label, min(limit, 14)))}</text>"
+            )
     body.append(
         f'<text x="{width / 2:.1f}" y="{height - 4}" font-size="11" text-anchor="middle" font-weight="600">'
         f"{esc(_clip(figure.title, 44))}</text>"
@@ -167,20 +188,37 @@ def _colour(v: float, low: float, high: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+#: characters of a heatmap row label (left) and column label (below, turned) before clipping
+HEATMAP_ROW_CHARS, HEATMAP_COLUMN_CHARS = 28, 18
+
+
 def heatmap(figure: Figure) -> str:
-    """A square matrix of cells; hovering a cell shows the pair and its value."""
+    """A square matrix of cells, rows labelled on the left and columns below (turned); hovering a
+    cell or a clipped label shows it in full."""
     n = len(figure.labels)
     low, high = figure.domain or (-1.0, 1.0)
     cell = max(6, min(20, 340 // max(n, 1)))  # two 30-column maps fit side by side
-    label_w = min(170.0, 8 + CHAR_W * max((len(str(lab)) for lab in figure.labels), default=4))
+    font = min(10, cell - 1)
+    longest = max((len(str(lab)) for lab in figure.labels), default=4)
+    label_w = min(170.0, 8 + CHAR_W * min(longest, HEATMAP_ROW_CHARS))
+    column_h = 8 + font * 0.62 * min(longest, HEATMAP_COLUMN_CHARS)
     top = 22
-    width, height = label_w + n * cell + 8, top + n * cell + 34
+    matrix_w = n * cell
+    width = max(label_w + matrix_w + 8, label_w + 170)
+    key_y = top + matrix_w + column_h + 8
+    height = key_y + 26
     body = [f'<text x="{label_w:.1f}" y="14" font-size="12" font-weight="600">{esc(_clip(figure.title, 60))}</text>']
     for i, row_label in enumerate(figure.labels):
         y = top + i * cell
         body.append(
-            f'<text x="{label_w - 4:.1f}" y="{y + cell * 0.75:.1f}" font-size="{min(10, cell - 1)}" '
-            f'text-anchor="end">{esc(_clip(row_label, 28))}</text>'
+            f'<text x="{label_w - 4:.1f}" y="{y + cell * 0.75:.1f}" font-size="{font}" '
+            f'text-anchor="end"><title>{esc(row_label)}</title>{esc(_clip(row_label, HEATMAP_ROW_CHARS))}</text>'
+        )
+        cx, cy = label_w + i * cell + cell * 0.7, top + matrix_w + 4
+        body.append(
+            f'<text x="{cx:.1f}" y="{cy:.1f}" font-size="{font}" text-anchor="end" '
+            f'transform="rotate(-90 {cx:.1f} {cy:.1f})"><title>{esc(row_label)}</title>'
+            f"{esc(_clip(row_label, HEATMAP_COLUMN_CHARS))}</text>"
         )
         for j, col_label in enumerate(figure.labels):
             v = figure.matrix[i][j]
@@ -189,7 +227,6 @@ def heatmap(figure: Figure) -> str:
                 f'<rect x="{label_w + j * cell:.1f}" y="{y}" width="{cell}" height="{cell}" fill="{fill}">'
                 f"<title>{esc(row_label)} \u00d7 {esc(col_label)}: {fmt(v)}</title></rect>"
             )
-    key_y = top + n * cell + 8
     for k in range(11):
         v = low + (high - low) * k / 10
         body.append(
@@ -199,6 +236,11 @@ def heatmap(figure: Figure) -> str:
     body.append(
         f'<text x="{label_w + 154:.1f}" y="{key_y + 21}" font-size="9" fill="#666" text-anchor="end">{fmt(high)}</text>'
     )
+    if figure.value_label:
+        body.append(
+            f'<text x="{label_w + 77:.1f}" y="{key_y + 21}" font-size="9" fill="#666" text-anchor="middle">'
+            f"{esc(figure.value_label)}</text>"
+        )
     return _svg(width, height, body, figure.title)
 
 
