@@ -4,6 +4,9 @@ image GAN on digits, and a bias report across sex and age on scikit-learn's diab
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +18,30 @@ from synthgan.schema import DISCRETE_KINDS
 
 #: share of the table held out (stratified by diagnosis) to measure utility on
 HOLDOUT_SHARE = 0.25
+#: rows of scikit-learn's diabetes table (the bias stage)
+DIABETES_ROWS = 442
+#: every file the demo writes into its folder (``synthgan demo`` refuses to replace them without --overwrite)
+DEMO_OUTPUTS = (
+    "model.synth", "synthetic.csv", "synthetic_malignant.csv", "report.html", "report.json",
+    "digits.synth", "digits_grid.png", "fairness_report.html", "summary.md",
+)
+#: environment variables through which a user sets the CPU threads; when one is set, the demo keeps it
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+# Stage estimates, from one run on a 2-core x86 CPU with 1 torch thread while other work kept
+# the machine busy (load average 3.5): 4 min 24 s in all. A quiet machine is faster, so the
+# estimates err long; the tabular fits are estimated at their full step budget, and early
+# stopping often ends them sooner.
+#: seconds per optimiser step of the breast cancer GAN (31 columns, batch 50), validation included
+BREAST_STEP_S = 0.012
+#: seconds per optimiser step of the diabetes GAN (11 columns, batch 40), validation included
+DIABETES_STEP_S = 0.003
+#: seconds to sample the breast cancer rows, evaluate them and write the outputs
+EVALUATE_S = 5.0
+#: seconds for the diabetes evaluation with its bias section
+FAIRNESS_EVALUATE_S = 4.0
+#: seconds per epoch of the digits image GAN (1,797 images, 8x8)
+DIGITS_EPOCH_S = 5.0
 
 
 def load_breast_cancer_frame() -> pd.DataFrame:
@@ -124,37 +151,152 @@ def run_fairness_demo(out: Path, epochs: int | None, seed: int, verbose: bool) -
     return "\n".join([line] + [f"  - {f}" for f in flags]), report
 
 
+def _physical_cores() -> int | None:
+    try:
+        import psutil  # optional: not a dependency
+    except ImportError:
+        return None
+    return psutil.cpu_count(logical=False)
+
+
+def choose_threads(requested: int | None = None) -> tuple[int, str]:
+    """Torch CPU threads for the demo, and why.
+
+    ``requested`` wins; a thread count set in the environment (``OMP_NUM_THREADS``,
+    ``MKL_NUM_THREADS``) is kept. Otherwise: the physical cores this process may run on,
+    less the cores the 1-minute load average shows busy with other work, at least 1. A
+    torch thread that shares its core with another busy process slows every step: on a
+    2-core machine running other work, the digits GAN took 33 s an epoch with 2 threads and
+    10 s with 1.
+    """
+    import torch
+
+    if requested is not None:
+        if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
+            from synthgan.errors import ConfigError
+
+            raise ConfigError(f"threads={requested!r}: expected a whole number >= 1")
+        return requested, "as asked"
+    for name in THREAD_VARIABLES:
+        if os.environ.get(name):
+            return torch.get_num_threads(), f"{name}={os.environ[name]} in the environment"
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 1
+    cores = min(usable, _physical_cores() or usable)
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return cores, f"{cores} usable core(s)"
+    busy = int(load + 0.5)
+    free = max(1, min(cores, (os.cpu_count() or cores) - busy))
+    return free, f"{cores} usable core(s), load average {load:.1f}"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+class _Stages:
+    """Prints each stage as it starts, with its estimate, and its elapsed time at its end."""
+
+    def __init__(self, estimates: list[float], verbose: bool):
+        self.estimates, self.verbose, self.index = estimates, verbose, 0
+
+    def say(self, text: str) -> None:
+        if self.verbose:
+            print(text, file=sys.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def stage(self, title: str):
+        estimate, self.index = self.estimates[self.index], self.index + 1
+        self.say(f"[{self.index}/{len(self.estimates)}] {title}: about {_duration(estimate)}")
+        start = time.perf_counter()
+        yield
+        self.say(f"[{self.index}/{len(self.estimates)}] {title}: done in {_duration(time.perf_counter() - start)}")
+
+
+def estimate_seconds(n_real: int, n_diabetes: int, epochs: int | None, image_epochs: int) -> list[float]:
+    """Estimated seconds of each stage: tabular fit, sample and evaluate, digits, bias.
+
+    Fits are estimated at their full step budget; early stopping usually ends them sooner.
+    """
+    from synthgan.config import TabularConfig
+    from synthgan.tabular.budget import training_budget
+
+    share = 1 - TabularConfig.model_fields["validation"].default
+    steps = lambda rows: training_budget(int(rows * share), epochs=epochs).steps  # noqa: E731
+    return [
+        steps(n_real) * BREAST_STEP_S,
+        EVALUATE_S,
+        image_epochs * DIGITS_EPOCH_S,
+        steps(round(n_diabetes * (1 - HOLDOUT_SHARE))) * DIABETES_STEP_S + FAIRNESS_EVALUATE_S,
+    ]
+
+
 def run_demo(
-    out: Path, epochs: int | None = None, seed: int = 0, verbose: bool = True, image_epochs: int = 40
+    out: Path, epochs: int | None = None, seed: int = 0, verbose: bool = True, image_epochs: int = 40,
+    threads: int | None = None,
 ) -> Path:
     """Fit on 75% of the table with the library's defaults (``epochs=None``: the size-aware
-    budget, best epoch kept), sample, and evaluate against the held-out 25%."""
+    budget, best epoch kept), sample, and evaluate against the held-out 25%.
+
+    ``threads``: torch CPU threads for the run (default: :func:`choose_threads`; pass
+    ``torch.get_num_threads()`` to keep the process's setting); the process's setting is
+    restored at the end. ``verbose`` prints each stage with its
+    estimate and elapsed time (on stderr) and shows progress bars.
+    """
+    import torch
+
+    count, why = choose_threads(threads)
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        return _run_demo(Path(out), epochs, seed, verbose, image_epochs, f"{count} torch thread(s) ({why})")
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run_demo(out: Path, epochs: int | None, seed: int, verbose: bool, image_epochs: int, threads: str) -> Path:
     from sklearn.model_selection import train_test_split
 
     from synthgan import TabularSynthesizer
     from synthgan.evaluation import evaluate
 
+    began = time.perf_counter()
     data = load_breast_cancer_frame()
     real, holdout = train_test_split(data, test_size=HOLDOUT_SHARE, stratify=data["diagnosis"], random_state=seed)
-    start = time.perf_counter()
-    synth = TabularSynthesizer(epochs=epochs, seed=seed, verbose=verbose).fit(real)
-    fit_s = time.perf_counter() - start
-    synthetic = synth.sample(len(data), seed=seed)
-    malignant = synth.sample(200, conditions={"diagnosis": "malignant"}, seed=seed)
-    start = time.perf_counter()
-    report = evaluate(
-        real, synthetic, holdout, target="diagnosis", seed=seed, verbose=verbose, model=synth,
-        title="synthgan demo: breast cancer (scikit-learn)",
-    )
-    eval_s = time.perf_counter() - start
-    out.mkdir(parents=True, exist_ok=True)
-    synth.save(out / "model.synth")
-    write_table(synthetic, out / "synthetic.csv")
-    write_table(malignant, out / "synthetic_malignant.csv")
-    report.to_html(out / "report.html")
-    report.to_json(out / "report.json")
-    image_line = run_image_demo(out, image_epochs, seed, verbose) if image_epochs > 0 else "- images: skipped"
-    fairness_line, _ = run_fairness_demo(out, epochs, seed, verbose)
+    estimates = estimate_seconds(len(real), DIABETES_ROWS, epochs, image_epochs)
+    stages = _Stages(estimates, verbose)
+    stages.say(f"synthgan demo: 4 stages, about {_duration(sum(estimates))} in all; {threads}; writing to {out}")
+    with stages.stage(f"fit the tabular GAN on breast cancer ({len(real)} rows, {data.shape[1]} columns)"):
+        start = time.perf_counter()
+        synth = TabularSynthesizer(epochs=epochs, seed=seed, verbose=verbose).fit(real)
+        fit_s = time.perf_counter() - start
+    with stages.stage(f"sample {len(data)} rows and evaluate them against {len(holdout)} held-out rows"):
+        synthetic = synth.sample(len(data), seed=seed)
+        malignant = synth.sample(200, conditions={"diagnosis": "malignant"}, seed=seed)
+        start = time.perf_counter()
+        report = evaluate(
+            real, synthetic, holdout, target="diagnosis", seed=seed, verbose=verbose, model=synth,
+            title="synthgan demo: breast cancer (scikit-learn)",
+        )
+        eval_s = time.perf_counter() - start
+        out.mkdir(parents=True, exist_ok=True)
+        synth.save(out / "model.synth")
+        write_table(synthetic, out / "synthetic.csv")
+        write_table(malignant, out / "synthetic_malignant.csv")
+        report.to_html(out / "report.html")
+        report.to_json(out / "report.json")
+    if image_epochs > 0:
+        with stages.stage(f"fit the image GAN on digits ({image_epochs} epochs)"):
+            image_line = run_image_demo(out, image_epochs, seed, verbose)
+    else:
+        stages.index += 1
+        image_line = "- images: skipped"
+    with stages.stage("fit and evaluate the diabetes table for bias across sex and age"):
+        fairness_line, _ = run_fairness_demo(out, epochs, seed, verbose)
     corr_gap = float(
         np.abs(real.select_dtypes("number").corr() - synthetic.select_dtypes("number").corr()).to_numpy().mean()
     )
@@ -171,6 +313,7 @@ def run_demo(
             f"- evaluation in {eval_s:.1f} s: {out / 'report.html'} (open it in a browser) and {out / 'report.json'}",
             image_line,
             fairness_line,
+            f"- ran in {time.perf_counter() - began:.0f} s with {threads}",
             "",
             "```",
             report.summary(),

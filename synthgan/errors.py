@@ -63,3 +63,14 @@ class SynthGANWarning(UserWarning):
 
 class EvaluationWarning(SynthGANWarning):
     """An evaluation ran, but a result needs a caveat (e.g. holdout rows also in the training data)."""
+
+
+#: names shown in a message before "... and N more"
+LISTED = 12
+
+
+def listing(names, limit: int = LISTED) -> str:
+    """``a, b, c ... and 9 more``: a list of names for a message, never cut silently."""
+    names = [str(n) for n in names]
+    more = f" ... and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import os
 import re
 import sqlite3
@@ -12,7 +14,7 @@ from typing import Iterator
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import infer_dtype
+from pandas.api.types import infer_dtype, is_bool_dtype, is_numeric_dtype
 
 from synthgan.errors import ConfigError, DataError, InputFileError
 
@@ -47,9 +49,14 @@ def _umask() -> int:
 def read_table(path: str | os.PathLike, *, table: str | None = None) -> pd.DataFrame:
     """CSV (any UTF-8, BOM or not; ``?`` is not special), Parquet, JSON lines or SQLite -> DataFrame.
 
-    CSV columns whose every value is an ISO date (``2024-01-31`` or with a time) are read as
-    datetimes, so they are modelled as such. ``table`` picks a table of a SQLite file (it may
-    be left out when the file holds one table).
+    CSV and JSON-lines columns whose every value is an ISO date (``2024-01-31`` or with a
+    time) are read as datetimes, so they are modelled as such. A CSV column whose text has
+    numbers with leading zeros (zip codes ``02139``, account numbers ``007``) is a code and
+    stays text; JSON lines keep the types the file gives (a quoted ``"02139"`` is text).
+    A CSV separated by ``;``, tabs or ``|`` instead of commas is recognised (and then a
+    column of decimal-comma numbers, ``13,5``, is read as numbers); one whose delimiter
+    cannot be told is refused by name rather than read as one column. ``table`` picks a
+    table of a SQLite file (it may be left out when the file holds one table).
     """
     path = Path(path)
     if not path.exists():
@@ -61,18 +68,103 @@ def read_table(path: str | os.PathLike, *, table: str | None = None) -> pd.DataF
         return _read_sqlite(path, table)
     try:
         if suffix == ".csv":
-            df = pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True)
-            df.columns = [str(c).strip() for c in df.columns]
-            return _parse_iso_dates(df)
+            return _read_csv(path)
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
         if suffix == ".jsonl":
-            return pd.read_json(path, lines=True)
+            # dtype=False: a JSON string stays a string ("02139" is not the number 2139);
+            # convert_dates=False: no column is turned into dates for its name alone
+            return _parse_iso_dates(pd.read_json(path, lines=True, dtype=False, convert_dates=False))
+    except InputFileError:
+        raise
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputFileError(f"cannot read {str(path)!r} as {suffix[1:]}: {exc}") from None
     raise InputFileError(
         f"{str(path)!r}: unknown table format {suffix!r}; use one of {', '.join(TABLE_SUFFIXES)}"
     )
+
+
+#: a number written with a leading zero before another digit: a code (zip, account), not a number
+LEADING_ZERO = r"^\s*[+-]?0\d"
+#: delimiters tried when a CSV's header has no comma
+OTHER_DELIMITERS = (";", "\t", "|")
+#: decimal-comma numbers (``13,5``, ``-0,25``, ``1.234,5``) in a file not separated by commas
+_DECIMAL_COMMA = r"^[+-]?(?:\d+|\d{1,3}(?:\.\d{3})+)(?:,\d+)?$"
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    sep = _delimiter(path)
+    options = dict(sep=sep, encoding="utf-8-sig", skipinitialspace=True)
+    df = pd.read_csv(path, **options)
+    df.columns = [str(c).strip() for c in df.columns]
+    _keep_leading_zeros(df, path, options)
+    if sep != ",":
+        _decimal_commas(df)
+    return _parse_iso_dates(df)
+
+
+def _delimiter(path: Path) -> str:
+    """``,`` unless the header has no comma but holds ``;``, a tab or ``|``: then the one
+    that splits the first lines into the same number (> 1) of fields."""
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        sample = handle.read(64 * 1024)
+    if len(sample) == 64 * 1024 and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]  # the last line may be cut short
+    header = sample.splitlines()[0] if sample else ""
+    if len(next(csv.reader([header]), [])) > 1:
+        return ","
+    present = [d for d in OTHER_DELIMITERS if d in header]
+    if not present:
+        return ","  # a one-column table
+    fits = []
+    for sep in present:
+        rows = csv.reader(io.StringIO(sample, newline=""), delimiter=sep)
+        counts = {len(row) for row, _ in zip(rows, range(200)) if row}
+        if len(counts) == 1 and counts.pop() > 1:
+            fits.append(sep)
+    if len(fits) == 1:
+        return fits[0]
+    if len(fits) > 1:
+        try:  # the standard library's sniffer breaks a tie
+            return csv.Sniffer().sniff(sample, delimiters="".join(fits)).delimiter
+        except csv.Error:
+            pass
+    shown = " or ".join({";": "';'", "\t": "tabs", "|": "'|'"}[d] for d in present)
+    raise InputFileError(
+        f"{str(path)!r} reads as one column with commas, but its header holds {shown}; the rows do not "
+        "split into the same number of columns by any of them. Save it as a comma-separated CSV "
+        "(or fix the rows whose field count differs)"
+    )
+
+
+def _keep_leading_zeros(df: pd.DataFrame, path: Path, options: dict) -> None:
+    """Columns read as numbers whose text has a leading zero (``02139``) go back to their text."""
+    dtypes = df.dtypes.tolist()
+    numeric = [i for i, dtype in enumerate(dtypes) if is_numeric_dtype(dtype) and not is_bool_dtype(dtype)]
+    if not numeric:
+        return
+    raw = pd.read_csv(path, usecols=numeric, dtype=str, **options)  # columns in file order
+    for position, i in enumerate(sorted(numeric)):
+        text = raw.iloc[:, position]
+        if text.str.match(LEADING_ZERO, na=False).any():
+            df.isetitem(i, text.str.strip().astype(object))
+
+
+def _decimal_commas(df: pd.DataFrame) -> None:
+    """Text columns of decimal-comma numbers (``13,5``) become floats; ``007`` stays a code."""
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if col.dtype != object:
+            continue
+        text = col.dropna()
+        if not len(text) or not all(isinstance(v, str) for v in text):
+            continue
+        text = text.str.strip()
+        if text.str.match(LEADING_ZERO).any() or not text.str.contains(",").any():
+            continue
+        if text.str.match(_DECIMAL_COMMA).all():
+            numbers = col.str.strip().str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+            df.isetitem(i, pd.to_numeric(numbers))
 
 
 def _parse_iso_dates(df: pd.DataFrame) -> pd.DataFrame:

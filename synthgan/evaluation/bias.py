@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from synthgan.errors import ConfigError
+from synthgan.errors import ConfigError, listing
 from synthgan.evaluation.features import MISSING, category_text, feature_spec
 from synthgan.evaluation.inputs import Tables, Target, label_values
 from synthgan.evaluation.marginals import as_numbers
@@ -301,7 +301,7 @@ def check_sensitive(tables: Tables, sensitive, goal: Target | None) -> list:
             )
         if name not in columns:
             close = difflib.get_close_matches(str(name), [str(c) for c in columns], n=3)
-            hint = f"; did you mean {close}?" if close else f"; the columns are {columns[:12]}"
+            hint = f"; did you mean {close}?" if close else f"; the columns are {listing(columns)}"
             raise ConfigError(f"bias: sensitive column {name!r} is not a column of the tables{hint}")
         if goal is not None and name == goal.name:
             raise ConfigError(f"bias: {name!r} is the target; a sensitive column must be another column")

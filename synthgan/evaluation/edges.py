@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from synthgan.errors import DataError
+from synthgan.errors import DataError, listing
 
 #: a synthetic edge share above ``EDGE_FACTOR`` times the real one (plus sampling noise) is flagged
 EDGE_FACTOR = 2.0
@@ -69,7 +69,7 @@ def _check_columns(real: pd.DataFrame, synthetic: pd.DataFrame, columns: list[st
     for name, df in (("real", real), ("synthetic", synthetic)):
         absent = [c for c in columns if c not in df.columns]
         if absent:
-            raise DataError(f"column(s) {absent} are not in the {name} table; its columns are {list(df.columns)[:12]}")
+            raise DataError(f"column(s) {absent} are not in the {name} table; its columns are {listing(df.columns)}")
 
 
 def _is_time(values: pd.Series) -> bool:

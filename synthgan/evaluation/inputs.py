@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synthgan.errors import ConfigError, DataError, EvaluationWarning, SchemaError
+from synthgan.errors import ConfigError, DataError, EvaluationWarning, SchemaError, listing
 from synthgan.evaluation.columns import wrong_type
 from synthgan.forms import to_canonical
 from synthgan.schema import ColumnKind, Schema, detect_schema
@@ -185,7 +185,7 @@ def check_target_present(target, tables: dict[str, pd.DataFrame | None]) -> None
     for name, df in tables.items():
         if df is not None and isinstance(df, pd.DataFrame) and target not in df.columns:
             close = difflib.get_close_matches(str(target), [str(c) for c in df.columns], n=3)
-            hint = f"; did you mean {close}?" if close else f"; its columns are {list(df.columns)[:12]}"
+            hint = f"; did you mean {close}?" if close else f"; its columns are {listing(df.columns)}"
             raise DataError(f"target {target!r} is not a column of the {name} table{hint}")
 
 

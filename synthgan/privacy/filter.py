@@ -30,7 +30,7 @@ from pydantic import Field
 from tqdm.auto import tqdm
 
 from synthgan.config import _Frozen, validate
-from synthgan.errors import ConfigError, DataError, NotFittedError, SchemaError
+from synthgan.errors import ConfigError, DataError, NotFittedError, SchemaError, listing
 from synthgan.privacy.exact import ExactMatchIndex
 from synthgan.privacy.rare import Generalisation, RareCombinations
 from synthgan.privacy.space import MAX_BLOCK, MixedSpace, nearest
@@ -202,7 +202,7 @@ class PrivacyFilter:
         for name in opts.quasi_identifiers or ():
             if name not in names:
                 close = difflib.get_close_matches(str(name), [str(c) for c in names], n=3)
-                hint = f"; did you mean {close}?" if close else f"; the columns are {names[:12]}"
+                hint = f"; did you mean {close}?" if close else f"; the columns are {listing(names)}"
                 raise ConfigError(
                     f"PrivacyFilter: quasi-identifier {name!r} is not a column of the training table{hint}"
                 )

@@ -140,6 +140,13 @@ def check_yield(plan: BlockPlan, drawn: int, matched: int, passed: int, n: int) 
             f"conditions {plan.signature['conditions']} are too rare for the model: {matched} of {drawn} drawn "
             f"rows ({matched / drawn:.4%}) satisfied them; loosen them or ask for fewer rows"
         )
+    if plan.signature["privacy"].get("check") == "exact":
+        raise PrivacyFilterError(
+            f"the exact-match check (on by default: no released row copies a training row) passed {passed} of "
+            f"{drawn} drawn rows ({passed / drawn:.4%}), fewer than 1 in {MAX_DRAW_FACTOR}: this model mostly "
+            "reproduces training rows. Pass privacy=False (CLI: --allow-training-rows) if releasing copies of "
+            "training rows is acceptable"
+        )
     raise PrivacyFilterError(
         f"the privacy filter passed {passed} of {drawn} drawn rows ({passed / drawn:.4%}), fewer than 1 in "
         f"{MAX_DRAW_FACTOR}; loosen the filter (lower dcr_quantile or k) or ask for fewer rows"

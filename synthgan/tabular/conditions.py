@@ -102,10 +102,12 @@ def parse_conditions(conditions: dict, transformer: TableTransformer) -> list[Co
                     ) from None
             out.append(Condition(name, values=tuple(matched), form=col.form))
             continue
+        what = f"range {wanted!r}"
         if isinstance(wanted, (tuple, list)) and len(wanted) == 2:
             low, high = wanted
         elif isinstance(wanted, (int, float)) and col.kind is ColumnKind.INTEGER:
             low = high = wanted
+            what = f"value {wanted!r}"
         else:
             raise ConditionError(
                 f"condition on numeric column {name!r} must be a (low, high) range, got {wanted!r}"
@@ -138,7 +140,7 @@ def parse_conditions(conditions: dict, transformer: TableTransformer) -> list[Co
                 else f"[{seen_low:g}, {seen_high:g}]"
             )
             raise ConditionError(
-                f"range {wanted!r} on column {name!r} lies outside the observed range "
+                f"{what} on column {name!r} lies outside the observed range "
                 f"{shown}; no row can satisfy it"
             )
         out.append(Condition(name, low=low, high=high, form=col.form))

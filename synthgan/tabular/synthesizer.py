@@ -424,7 +424,7 @@ class TabularSynthesizer(Synthesizer):
                         f"sample: the exact-match check (on by default: no released row copies a training row) "
                         f"passed {total} of {drawn} drawn rows ({rate:.4%}): this model mostly reproduces training "
                         "rows (a table with few distinct rows). Ask for fewer rows, or pass privacy=False "
-                        "(CLI: --no-exact-filter) if releasing copies of training rows is acceptable"
+                        "(CLI: --allow-training-rows) if releasing copies of training rows is acceptable"
                     )
                 raise PrivacyFilterError(
                     f"sample: the privacy filter passed {total} of {drawn} drawn rows ({rate:.4%}), short of {n}; "
@@ -546,7 +546,7 @@ class TabularSynthesizer(Synthesizer):
                 f"categorical and the training table holds all {space} combinations of their values, so the "
                 "exact-match check (on by default: no released row copies a training row) rejects every row. "
                 "If releasing copies of training rows is acceptable here, pass privacy=False "
-                "(CLI: synthgan sample --no-exact-filter)"
+                "(CLI: synthgan sample --allow-training-rows)"
             )
 
     def _draw(self, n: int, native: tuple[str, int] | None, gen: torch.Generator, np_rng) -> pd.DataFrame:
