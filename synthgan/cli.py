@@ -246,8 +246,14 @@ def _free(path, args, option: str = "-o/--output", inputs=()) -> None:
 def _cmd_fit(args) -> None:
     from synthgan import TabularSynthesizer
 
-    _free(args.output, args, inputs=(args.data, args.metadata))
+    if args.detect_constraints:
+        _detect_constraints(args)
+        return
+    if not args.output:
+        raise ConfigError("fit: -o/--output MODEL is required (or --detect-constraints to print the table's rules)")
+    _free(args.output, args, inputs=(args.data, args.metadata, args.constraints))
     metadata = _read_metadata(args.metadata) if args.metadata else None
+    constraints = _read_constraints(args.constraints) if args.constraints else None
     synth = TabularSynthesizer(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -265,7 +271,7 @@ def _cmd_fit(args) -> None:
         log_dir=args.log_dir,
     )
     # a path, not a frame: under torchrun each rank reads only its own rows of a Parquet file
-    synth.fit(args.data, metadata=metadata, target=args.target, fairness=args.fairness)
+    synth.fit(args.data, metadata=metadata, target=args.target, fairness=args.fairness, constraints=constraints)
     synth.save(args.output)
     if synth.rank_ == 0:
         ranks = f" on {synth.world_size_} processes" if synth.world_size_ > 1 else ""
@@ -276,6 +282,47 @@ def _cmd_fit(args) -> None:
             f"model written to {args.output} ({sum(h.epoch_seconds):.1f} s of training{ranks}, "
             f"batch {h.budget['batch_size']}{chosen}){stopped}"
         )
+
+
+def _detect_constraints(args) -> None:
+    """Print :func:`synthgan.constraints.detect`'s proposals, then a JSON list for --constraints."""
+    from synthgan.constraints import detect
+    from synthgan.schema import detect_schema
+
+    df = read_table(args.data)
+    metadata = _read_metadata(args.metadata) if args.metadata else None
+    canonical = detect_schema(df, metadata).canonical(df)  # dates as text are compared as dates
+    proposals = detect(canonical)
+    if not proposals:
+        print(f"no rules found in {args.data} ({len(df):,} rows)")
+        return
+    print(f"{len(proposals)} rule(s) hold on every row of {args.data} ({len(df):,} rows):", file=sys.stderr)
+    for p in proposals:
+        print(f"  {p}", file=sys.stderr)
+    print("accept them by saving the JSON below (edit out any you do not want) and passing --constraints FILE:",
+          file=sys.stderr)
+    print(json.dumps([{"type": p.constraint.to_json()["type"], "params": p.constraint.to_json()["params"]}
+                      for p in proposals], indent=2))
+
+
+def _read_constraints(path: str) -> list:
+    from synthgan.constraints import constraint_from_json
+
+    try:
+        rules = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputFileError(f"--constraints {path!r}: cannot read it as JSON ({exc})") from None
+    if not isinstance(rules, list) or not all(isinstance(r, dict) and "type" in r for r in rules):
+        raise ConfigError(
+            f"--constraints {path!r}: expected a JSON list of {{\"type\": ..., \"params\": {{...}}}} objects"
+        )
+    out = []
+    for rule in rules:
+        try:
+            out.append(constraint_from_json({"type": rule["type"], "params": rule.get("params", {}), "state": None}))
+        except SynthGANError as exc:
+            raise ConfigError(f"--constraints {path!r}: rule {json.dumps(rule)} is not a built-in constraint ({exc})") from None
+    return out
 
 
 def _is_folder_output(path: str) -> bool:
@@ -603,7 +650,7 @@ def build_parser() -> argparse.ArgumentParser:
         "share of the rows picks the best epoch and stops training when quality stops improving.",
     )
     fit.add_argument("data", help="input table (.csv, .parquet, .jsonl, or a one-table .sqlite/.db)")
-    fit.add_argument("-o", "--output", required=True, help="model file to write (e.g. model.synth)")
+    fit.add_argument("-o", "--output", help="model file to write (e.g. model.synth); required unless --detect-constraints (default: none)")
     fit.add_argument("--overwrite", action="store_true", help=_OVERWRITE)
     fit.add_argument("--epochs", type=int, default=None, help="passes over the data (default: size-aware step budget)")
     fit.add_argument(
@@ -630,6 +677,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="validation scores without improvement before stopping (0: never stop early)",
     )
     fit.add_argument("--log-dir", help="write TensorBoard scalars (losses, validation quality) here (default: none)")
+    fit.add_argument(
+        "--constraints", metavar="RULES.json", help="rules between columns every sampled row obeys: a JSON list of "
+        '{"type": "Inequality", "params": {"low": "admitted", "high": "discharged"}} (as --detect-constraints '
+        "prints; default: none)",
+    )
+    fit.add_argument(
+        "--detect-constraints", action="store_true", help="print the rules the table obeys (with their support) "
+        "as a JSON list for --constraints, and exit without fitting (default: off)",
+    )
     fit.add_argument(
         "--target", help="column a downstream model will predict: always conditioned on, with an auxiliary "
         "classifier (target-aware training; default: none)",

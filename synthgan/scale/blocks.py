@@ -26,7 +26,7 @@ import pandas as pd
 
 from synthgan.errors import ConditionError, ConfigError, PrivacyFilterError
 from synthgan.schema import ColumnKind
-from synthgan.tabular.conditions import Condition, native_condition, parse_conditions
+from synthgan.tabular.conditions import Condition, native_condition
 
 if TYPE_CHECKING:
     from synthgan.tabular.synthesizer import TabularSynthesizer
@@ -92,7 +92,7 @@ def make_plan(
         raise ConfigError(f"seed must be a non-negative integer (or None for a fresh one), got {seed!r}")
     block_rows = check_count("block_rows", block_rows)
     release = synth._release_check(privacy)
-    parsed = tuple(parse_conditions(conditions, synth.transformer_)) if conditions else ()
+    parsed = tuple(synth._parse_conditions(conditions)) if conditions else ()
     native = native_condition(list(parsed), synth.transformer_) if parsed else None
     ids = tuple(
         (col.name, int(synth.transformer_.encoders[col.name].start))

@@ -151,8 +151,8 @@ def native_condition(conditions: list[Condition], transformer: TableTransformer)
     """The discrete equality to feed the generator: the rarest, since it helps most."""
     best = None
     for cond in conditions:
-        if cond.values is None or len(cond.values) != 1:
-            continue
+        if cond.values is None or len(cond.values) != 1 or cond.column not in transformer.encoders:
+            continue  # a column the model does not hold (rebuilt by a constraint) is met by rejection
         enc = transformer.encoders[cond.column]
         value = cond.values[0]
         index = len(enc.categories) if value is np.nan or (isinstance(value, float) and np.isnan(value)) \

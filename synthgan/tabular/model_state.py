@@ -58,3 +58,5 @@ class TabularModelState(BaseModel):
     fairness: list = []
     training: dict | None = None
     exact_index: ExactIndexState | None = None
+    constraints: dict | list | None = None  # synthgan.constraints.ConstraintSet.to_json()
+    user_schema: list[ColumnState] | None = None  # the user's columns when constraints reshape them

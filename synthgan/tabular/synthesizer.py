@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -14,7 +15,7 @@ import torch
 
 from synthgan.base import Synthesizer
 from synthgan.config import TabularConfig, validate
-from synthgan.errors import ConditionError, ConfigError, DataError, ModelFileError, PrivacyFilterError
+from synthgan.errors import ConditionError, ConfigError, DataError, ModelFileError, PrivacyFilterError, listing
 from synthgan.io import read_table
 from synthgan.distributed import DistContext
 from synthgan.distributed import requested as requested_distributed
@@ -22,7 +23,7 @@ from synthgan.distributed import setup as setup_distributed
 from synthgan.schema import ColumnKind, Metadata, Schema, detect_schema
 from synthgan.serialization import load_model, save_model
 from synthgan.tabular.budget import training_budget
-from synthgan.tabular.conditions import native_condition, parse_conditions
+from synthgan.tabular.conditions import Condition, native_condition, parse_conditions
 from synthgan.tabular.ddp import local_counts, rank_seed, shared_transformer
 from synthgan.tabular.encoders import CategoricalEncoder
 from synthgan.tabular.model import CTGANModel, Target
@@ -106,6 +107,7 @@ class TabularSynthesizer(Synthesizer):
         checkpoint_every: int = 0,
         resume: bool = False,
         distributed: bool | str = "auto",
+        constraints=None,
     ):
         self.epochs = epochs
         self.batch_size = batch_size
@@ -140,6 +142,7 @@ class TabularSynthesizer(Synthesizer):
         self.checkpoint_every = checkpoint_every
         self.resume = resume
         self.distributed = distributed
+        self.constraints = constraints
 
     # -- fit ------------------------------------------------------------------------------
     def fit(
@@ -150,6 +153,7 @@ class TabularSynthesizer(Synthesizer):
         *,
         target: str | None = None,
         fairness: list[str] | tuple[str, ...] | None = None,
+        constraints=None,
     ) -> "TabularSynthesizer":
         """Learn the table ``data`` (a DataFrame, or a CSV/Parquet path). ``data`` is not modified.
 
@@ -185,8 +189,20 @@ class TabularSynthesizer(Synthesizer):
         Every rank ends with the same model; only rank 0 writes checkpoints and :meth:`save`
         (``checkpoint_dir`` must be on storage every rank sees); ``on_epoch_end`` runs on
         every rank. ``dp`` cannot be combined with it (a ``ConfigError``).
+
+        ``constraints`` (here or in the constructor; here wins): rules between columns from
+        :mod:`synthgan.constraints` (``Inequality("admitted", "discharged")``, ``FixedCombinations``,
+        ``OneHot``, ``Sum``...) or custom objects with ``is_valid``. The real table must obey
+        every one (a ``ConstraintError`` lists the offending rows; nothing is fixed silently);
+        each transformable rule reparameterises its columns before the model sees them (so
+        sampled rows obey it by construction), the others are checked on every sampled row
+        (rejection; ``constraint_acceptance_`` records the rate). Not available with ``dp`` or
+        data-parallel training yet (a ``ConfigError``).
         """
         config = self._validated_config()
+        self._constraint_list = constraints if constraints is not None else self.constraints
+        if self._constraint_list and (config.dp is not None or self.distributed is True):
+            raise ConfigError("fit: constraints are not available with dp or data-parallel training yet")
         if target is not None and config.dp is not None:
             raise ConfigError(
                 "fit: target= is not available with dp yet (the auxiliary head and the joint class counts "
@@ -222,6 +238,11 @@ class TabularSynthesizer(Synthesizer):
             device = resolve_device(config.device)
             if isinstance(data, (str, os.PathLike)):
                 data = read_table(data)
+            constraint_set, user_schema, user_full = None, None, None
+            if self._constraint_list:
+                constraint_set, user_schema, user_full, data, metadata = _apply_constraints(
+                    self._constraint_list, data, metadata, config
+                )
             schema = _model_schema(data, metadata, config)
             data = schema.canonical(data)  # dates as text or objects, Decimals...: see synthgan.forms
             _check_target(self._target_name, schema, self._fairness)
@@ -289,8 +310,14 @@ class TabularSynthesizer(Synthesizer):
         if ctx is None and config.dp is None:
             self.history_.calibration = self._calibrate_missing(data, config)
         if ctx is None:
+            self.constraints_, self.user_schema_ = constraint_set, user_schema
+            self.constraint_acceptance_ = None
             # every row the user gave, validation rows included, is a row never to release
-            self.exact_index_ = _exact_index(full, transformer.schema) if config.dp is None else None
+            if constraint_set is not None:  # compared as the user's columns, not the model's
+                full, exact_schema = user_full, user_schema
+            else:
+                exact_schema = transformer.schema
+            self.exact_index_ = _exact_index(full, exact_schema) if config.dp is None else None
         else:
             model.undistribute()
             ctx.broadcast_buffers(model.net_g)  # batch-norm statistics: rank 0's everywhere
@@ -300,6 +327,7 @@ class TabularSynthesizer(Synthesizer):
                 () if target is None else target.fairness, None if target is None else target.combos,
             )
             self.exact_index_ = exact_index
+            self.constraints_, self.user_schema_, self.constraint_acceptance_ = None, None, None
         self.target_ = self._target_name
         self.fairness_ = self._fairness
         self.world_size_, self.rank_ = (1, 0) if ctx is None else (ctx.world_size, ctx.rank)
@@ -316,7 +344,7 @@ class TabularSynthesizer(Synthesizer):
 
         def score() -> float:
             gen = self._new_generator(seed + 1)  # the same noise every time: scores differ by the weights only
-            synthetic = self._draw(n_draw, None, gen, np.random.default_rng(seed + 1))
+            synthetic = self._draw_model(n_draw, None, gen, np.random.default_rng(seed + 1))
             return quick_quality(rows, synthetic, schema).score
 
         net = self.model_.sampling_net
@@ -356,7 +384,7 @@ class TabularSynthesizer(Synthesizer):
         floor = 0.5 / CALIBRATION_ROWS
         logit = lambda p: float(np.log(p / (1 - p)))  # noqa: E731
         for round_ in range(CALIBRATION_ROUNDS + 1):
-            rows = self._draw(CALIBRATION_ROWS, None, self._new_generator(seed + 2), np.random.default_rng(seed + 2))
+            rows = self._draw_model(CALIBRATION_ROWS, None, self._new_generator(seed + 2), np.random.default_rng(seed + 2))
             for s in spans:
                 rate = float(rows[s.column].isna().mean())
                 out[s.column]["before" if round_ == 0 else "after"] = rate
@@ -370,12 +398,14 @@ class TabularSynthesizer(Synthesizer):
         change the model, only how it is trained)."""
         params = self.get_params()
         params.pop("distributed")
+        params.pop("constraints")  # rules between columns, not options of the model (saved on their own)
         return validate(TabularConfig, type(self).__name__, **params)
 
     @property
     def columns(self) -> list:
         self._check_fitted()
-        return self.transformer_.schema.names
+        schema = getattr(self, "user_schema_", None) or self.transformer_.schema
+        return schema.names
 
     # -- sample ---------------------------------------------------------------------------
     def sample(
@@ -402,9 +432,10 @@ class TabularSynthesizer(Synthesizer):
         np_rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=gen, device=gen.device)))
         if n == 0:
             return self._no_rows(np_rng)
-        if not conditions and release is None:
+        cset = getattr(self, "constraints_", None)
+        if not conditions and release is None and (cset is None or not cset.rejected):
             return self._draw(n, None, gen, np_rng)
-        parsed = parse_conditions(conditions, self.transformer_) if conditions else []
+        parsed = self._parse_conditions(conditions) if conditions else []
         native = native_condition(parsed, self.transformer_) if parsed else None
         kept, total, drawn, matched = [], 0, 0, 0
         batch = n
@@ -504,9 +535,41 @@ class TabularSynthesizer(Synthesizer):
     def _no_rows(self, np_rng) -> pd.DataFrame:
         """An empty table with the training columns and dtypes."""
         layout = self.transformer_.layout
-        return self.transformer_.inverse_transform(
+        rows = self.transformer_.inverse_transform(
             np.zeros((0, len(layout.scalar_index))), np.zeros((0, len(layout.softmax_spans)), dtype=np.int64), np_rng
         )
+        cset = getattr(self, "constraints_", None)
+        return rows if cset is None else self.user_schema_.restore_forms(cset.reverse_transform(rows))
+
+    def _parse_conditions(self, conditions: dict) -> list:
+        """Conditions on the user's columns, checked on the rows :meth:`_draw` returns. With
+        constraints, a column the model does not hold (one rebuilt from others, e.g. ``state``
+        inside a ``FixedCombinations``) is met by rejection alone."""
+        cset = getattr(self, "constraints_", None)
+        if cset is None or not isinstance(conditions, dict):
+            return parse_conditions(conditions, self.transformer_)
+        model_columns = set(self.transformer_.schema.names)
+        native = {k: v for k, v in conditions.items() if k in model_columns}
+        parsed = parse_conditions(native, self.transformer_) if native else []
+        # the rows carry the user's forms (dates as text...), not the model's
+        parsed = [replace(c, form=self.user_schema_[c.column].form) for c in parsed]
+        for name, wanted in conditions.items():
+            if name in model_columns:
+                continue
+            if name not in self.user_schema_.names:
+                raise ConditionError(f"condition on unknown column {name!r}; columns are {listing(self.user_schema_.names)}")
+            col = self.user_schema_[name]
+            if col.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
+                values = tuple(wanted) if isinstance(wanted, (list, set, tuple)) else (wanted,)
+                parsed.append(Condition(name, values=values, form=col.form))
+            elif isinstance(wanted, (tuple, list)) and len(wanted) == 2:
+                low, high = wanted
+                if col.kind is ColumnKind.DATETIME:
+                    low, high = (None if v is None else pd.Timestamp(v) for v in (low, high))
+                parsed.append(Condition(name, low=low, high=high, form=col.form))
+            else:
+                raise ConditionError(f"condition on numeric column {name!r} must be a (low, high) range, got {wanted!r}")
+        return parsed
 
     def _release_check(self, privacy):
         """``rows -> rows that may be released`` for the ``privacy`` argument of ``sample``, or None."""
@@ -550,6 +613,23 @@ class TabularSynthesizer(Synthesizer):
             )
 
     def _draw(self, n: int, native: tuple[str, int] | None, gen: torch.Generator, np_rng) -> pd.DataFrame:
+        """``n`` candidate rows in the user's columns: the model's rows with the constraints
+        reversed; rows breaking a rejection-only constraint are dropped (so fewer than ``n``
+        may come back; ``constraint_acceptance_`` counts them)."""
+        rows = self._draw_model(n, native, gen, np_rng)
+        cset = getattr(self, "constraints_", None)
+        if cset is None:
+            return rows
+        rows = cset.reverse_transform(rows)
+        if cset.rejected:
+            valid = cset.is_valid(rows)
+            drawn, kept = self.constraint_acceptance_ or (0, 0)
+            self.constraint_acceptance_ = (drawn + len(rows), kept + int(valid.sum()))
+            rows = rows[valid]
+        return self.user_schema_.restore_forms(rows.reset_index(drop=True))
+
+    def _draw_model(self, n: int, native: tuple[str, int] | None, gen: torch.Generator, np_rng) -> pd.DataFrame:
+        """``n`` rows in the model's columns (what the transformer decodes)."""
         model, layout = self.model_, self.transformer_.layout
         spans = layout.condition_spans
         scalars, choices = [], []
@@ -622,13 +702,16 @@ class TabularSynthesizer(Synthesizer):
             return Path(path)
         state = {
             # `distributed` says how a fit ran, not what the model is: model files leave it out
-            "params": {k: _json_param(v) for k, v in self.get_params().items() if k != "distributed"},
+            "params": {k: _json_param(v) for k, v in self.get_params().items() if k not in ("distributed", "constraints")},
             "privacy": self.privacy_,
             "transformer": self.transformer_.state(),
             "history": self.history_.to_json(),
             "target": getattr(self, "target_", None),
             "fairness": list(getattr(self, "fairness_", ())),
         }
+        if getattr(self, "constraints_", None) is not None:
+            state["constraints"] = self.constraints_.to_json()
+            state["user_schema"] = self.user_schema_.to_json()
         if getattr(self, "world_size_", 1) > 1:
             state["training"] = {"world_size": self.world_size_, "global_batch_size": self.world_size_ * self.model_.batch_size}
         tensors = {f"generator.{k}": v for k, v in self.model_.net_g.state_dict().items()}
@@ -642,8 +725,14 @@ class TabularSynthesizer(Synthesizer):
         return save_model(path, MODEL_KIND, state, tensors)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str = "auto") -> "TabularSynthesizer":
-        """Rebuild a model saved with :meth:`save`; ``device`` picks where it samples."""
+    def load(cls, path: str | os.PathLike, device: str = "auto", *, custom_constraints: dict | None = None
+             ) -> "TabularSynthesizer":
+        """Rebuild a model saved with :meth:`save`; ``device`` picks where it samples.
+
+        Built-in constraints come back from the file (JSON); a custom constraint is saved by
+        name only and must be passed again as ``custom_constraints={name: obj}`` (a
+        ``ModelFileError`` names any that is missing).
+        """
         state, tensors = load_model(path, MODEL_KIND, TabularModelState)
         try:
             params = dict(state["params"])
@@ -682,6 +771,12 @@ class TabularSynthesizer(Synthesizer):
         synth.fairness_ = tuple(state.get("fairness") or ())
         synth.world_size_, synth.rank_ = state.get("training", {}).get("world_size", 1), 0
         synth.exact_index_ = None
+        synth.constraints_, synth.user_schema_, synth.constraint_acceptance_ = None, None, None
+        if state.get("constraints") is not None:
+            from synthgan.constraints import ConstraintSet
+
+            synth.constraints_ = ConstraintSet.from_json(state["constraints"], custom=custom_constraints)
+            synth.user_schema_ = Schema.from_json(state["user_schema"])
         if "exact_index" in state:
             from synthgan.privacy.exact import ExactMatchIndex
 
@@ -807,6 +902,23 @@ def _exact_index(data: pd.DataFrame, schema: Schema):
     from synthgan.privacy.exact import ExactMatchIndex  # the release check, applied at sampling
 
     return ExactMatchIndex.build(data, schema)
+
+
+def _apply_constraints(constraints, data: pd.DataFrame, metadata, config: TabularConfig):
+    """(constraint set, the user's schema, the user's rows in canonical dtypes, the rows the model
+    learns, metadata for the model's columns): the rules are checked on the real rows (a
+    ``ConstraintError`` lists the offending ones), then reparameterise their columns."""
+    from synthgan.constraints import ConstraintSet
+
+    cset = constraints if isinstance(constraints, ConstraintSet) else ConstraintSet(list(constraints))
+    user_schema = _model_schema(data, metadata, config)
+    canonical = user_schema.canonical(data[user_schema.names])
+    cset.fit(canonical)
+    model_data = cset.transform(canonical)
+    meta = Metadata.coerce(metadata)
+    kinds = {name: {"kind": spec.kind} for name, spec in meta.columns.items() if name in model_data.columns}
+    kinds |= {name: {"kind": kind} for name, kind in cset.output_kinds().items() if name in model_data.columns}
+    return cset, user_schema, canonical, model_data, {"columns": kinds}
 
 
 def _model_schema(data: pd.DataFrame, metadata, config: TabularConfig) -> Schema:
