@@ -50,7 +50,7 @@ def test_planted_copies_and_only_them_are_dropped_as_exact_matches():
     result = quiet(dcr_quantile=None).fit(train).filter(rows)
     assert sorted(result.dropped.index) == list(range(400, 425))
     assert set(result.reasons) == {"exact_match"}
-    assert result.counts == {"exact_match": 25, "rare_combination": 0, "dcr": 0}
+    assert result.counts == {"exact_match": 25, "rare_combination": 0, "dcr": 0, "membership_risk": 0}
     assert len(result.kept) == 400 and result.pass_rate == pytest.approx(400 / 425)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import numbers
 from collections import Counter
 from importlib.metadata import version
@@ -19,7 +20,17 @@ from synthgan.evaluation.image_evaluate import evaluate_images
 from synthgan.evaluation.image_inputs import is_image_input
 from synthgan.evaluation.inputs import check_tables, check_target_present, resolve_target
 from synthgan.evaluation.training_section import training_section
-from synthgan.privacy.metrics import privacy_metrics, privacy_section
+from synthgan.privacy.attacks import (
+    ANONYMETER_NOTE,
+    MIN_HOLDOUT,
+    SHADOW_BUDGET_S,
+    AnonymeterResult,
+    anonymeter_risks,
+    membership_attacks,
+    shadow_attack,
+)
+from synthgan.privacy.attribute import attribute_columns, attribute_inference
+from synthgan.privacy.metrics import AttackEvidence, privacy_metrics, privacy_section
 from synthgan.report import Report
 from synthgan.schema import Metadata
 
@@ -28,6 +39,11 @@ UTILITY_TITLE = "Utility (train synthetic, test real)"
 #: holdout's are too far from the real data: a fidelity problem (see ``_weigh_distance``)
 DISTANCE_RATIO = 2.0
 AUGMENTATION_TITLE = "Augmentation lift"
+#: membership attack settings per ``attacks=`` level (see :func:`synthgan.privacy.attacks.membership_attacks`)
+ATTACK_LEVELS = {
+    "fast": {"max_targets": 2_000, "n_bootstrap": 200},
+    "thorough": {"max_targets": 10_000, "n_bootstrap": 1_000},
+}
 
 
 def evaluate(
@@ -47,6 +63,9 @@ def evaluate(
     inception: bool = False,
     privacy: dict | None = None,
     model=None,
+    attacks: str | None = "fast",
+    secrets=None,
+    shadow_budget_s: float = SHADOW_BUDGET_S,
 ) -> Report:
     """How faithful and how useful ``synthetic`` is, compared with ``real``.
 
@@ -72,7 +91,17 @@ def evaluate(
     model : the fitted synthesizer (tabular or image) that made ``synthetic``; its
         ``history_`` becomes a ``training`` section: losses and validation score per epoch,
         the best epoch it keeps, whether it stopped early, and its batch size and steps.
-        A model fitted with ``target=`` supplies ``target`` when it is not given.
+        A model fitted with ``target=`` supplies ``target`` when it is not given; with
+        ``attacks="thorough"`` it is refitted for the shadow-model attack.
+    attacks : membership inference attacks in the privacy section (they need a holdout):
+        ``"fast"`` (default) runs the density-ratio (DOMIAS-style) and distance attacks on up to
+        2,000 members and non-members with 200 bootstrap replicates; ``"thorough"`` up to 10,000
+        with 1,000, plus the shadow-model attack when ``model`` is given (anonymeter too, when
+        installed); ``None`` skips them. Each reports ROC AUC and the true positive rate at 1% and
+        0.1% false positive rate with intervals and the most exposed training rows by label.
+    secrets : columns whose values an attacker might infer (``["diagnosis"]``): attribute
+        inference from every other non-identifier column (the report names them). Needs a holdout.
+    shadow_budget_s : seconds the shadow-model attack's refits may take (``attacks="thorough"``).
 
     Notes
     -----
@@ -96,12 +125,13 @@ def evaluate(
     """
     _check_int("max_rows", max_rows, 10)
     _check_int("seed", seed, 0)
+    _check_attack_options(attacks, shadow_budget_s)
     history = _history_of(model)
     if target is None and getattr(model, "target_", None) is not None:
         target = model.target_  # a target-aware model names the column the report predicts
     if is_image_input(real):
         given = (("target", target), ("task", task), ("minority", minority), ("metadata", metadata), ("sensitive", sensitive),
-                 ("privacy", privacy))
+                 ("privacy", privacy), ("secrets", secrets), ("attacks", None if attacks != "thorough" else attacks))
         for name, value in given:
             if value is not None:
                 raise ConfigError(f"evaluate: {name}={value!r} applies to tables; real is a set of images")
@@ -114,6 +144,13 @@ def evaluate(
     tables = check_tables(real, synthetic, holdout, metadata)
     goal = resolve_target(tables, target, task, minority) if target is not None else None
     groups = bias.check_sensitive(tables, sensitive, goal) if sensitive is not None else None
+    if secrets is not None:
+        if tables.holdout is None:
+            raise ConfigError(
+                "evaluate: secrets= needs holdout=: attribute inference compares training rows with real rows "
+                "the generator never saw"
+            )
+        attribute_columns(tables.schema, secrets)  # a bad column fails now, not after the other sections
 
     steps = ["fidelity", "utility", "augmentation", "diversity", "privacy"] + (["bias"] if groups else [])
     report = Report(
@@ -165,7 +202,8 @@ def evaluate(
 
         bar.set_postfix_str("privacy")
         result = privacy_metrics(tables.real, tables.synthetic, tables.holdout, schema=tables.schema, seed=seed)
-        report.add(privacy_section(result))
+        evidence = _attack_evidence(tables, attacks, secrets, model, metadata, seed, shadow_budget_s)
+        report.add(privacy_section(result, evidence))
         _weigh_distance(report["fidelity"], report["privacy"], result)
         if privacy is not None:
             report["privacy"].details["differential_privacy"] = dict(privacy)
@@ -187,7 +225,8 @@ def _weigh_distance(fidelity_part, privacy_part, result) -> None:
     When synthetic rows lie much farther from the training rows than holdout rows do (median
     distance to the closest record over :data:`DISTANCE_RATIO` times the holdout's), the
     generator has not learned where the real data lies: fidelity says so and is at most "fair".
-    Privacy is "good" only when fidelity is at least "fair": noise is private and useless.
+    Privacy is "good" only when fidelity is at least "fair": noise is private and useless (the
+    note says so also when the attacks already rated privacy "fair").
     """
     ratio = None
     if result.dcr_holdout is not None and len(result.dcr_holdout) and len(result.dcr_synthetic):
@@ -210,7 +249,7 @@ def _weigh_distance(fidelity_part, privacy_part, result) -> None:
         fidelity_part.summary += (
             f" Synthetic rows lie {ratio:.1f} times farther from the closest training row than holdout rows do."
         )
-    if privacy_part.verdict == "good" and fidelity_part.verdict == "poor":
+    if privacy_part.verdict in ("good", "fair") and fidelity_part.verdict == "poor":
         privacy_part.verdict = "fair"
         privacy_part.notes.insert(
             0,
@@ -224,6 +263,73 @@ def _weigh_distance(fidelity_part, privacy_part, result) -> None:
             "distance to the closest record): that distance is a sign of low fidelity, not of privacy.",
         )
     privacy_part.details["fidelity_verdict"] = fidelity_part.verdict
+
+
+def _check_attack_options(attacks, shadow_budget_s) -> None:
+    if attacks is not None and (not isinstance(attacks, str) or attacks not in ATTACK_LEVELS):
+        raise ConfigError(f"evaluate: attacks={attacks!r}: expected 'fast', 'thorough' or None (skip the attacks)")
+    if isinstance(shadow_budget_s, bool) or not isinstance(shadow_budget_s, numbers.Real) or not shadow_budget_s > 0:
+        raise ConfigError(f"evaluate: shadow_budget_s={shadow_budget_s!r}: expected a number of seconds > 0")
+
+
+def _attack_evidence(tables, level, secrets, model, metadata, seed: int, shadow_budget_s: float) -> AttackEvidence:
+    """Run the attacks ``level`` and ``secrets`` ask for (see :func:`evaluate`)."""
+    evidence = AttackEvidence(level=level)
+    if level is None:
+        evidence.notes.append("Membership attacks were not run (attacks=None).")
+        if secrets is None:
+            return evidence
+    if tables.holdout is None:
+        evidence.notes.append("Membership attacks need real rows the generator never saw: pass holdout=test_df.")
+        return evidence
+    real, synthetic, holdout, schema = tables.real, tables.synthetic, tables.holdout, tables.schema
+    if level is not None and len(holdout) < MIN_HOLDOUT:
+        evidence.notes.append(
+            f"Membership attacks were skipped: the holdout has {len(holdout)} rows, at least {MIN_HOLDOUT} are needed."
+        )
+    elif level is not None:
+        settings = ATTACK_LEVELS[level]
+        evidence.attacks.update(membership_attacks(real, synthetic, holdout, schema=schema, seed=seed, **settings))
+        evidence.settings.update(settings)
+        if level == "thorough":
+            _shadow(evidence, real, synthetic, holdout, model, metadata, schema, seed, shadow_budget_s, settings)
+    if secrets is not None:
+        known = attribute_columns(schema, secrets)[1]
+        evidence.attributes.update(attribute_inference(real, synthetic, holdout, secrets, schema=schema, seed=seed))
+        evidence.known = tuple(known)
+    evidence.anonymeter = _anonymeter(evidence, real, synthetic, holdout, secrets)
+    return evidence
+
+
+def _shadow(evidence, real, synthetic, holdout, model, metadata, schema, seed, budget_s, settings) -> None:
+    if model is None:
+        evidence.notes.append(
+            "The shadow-model attack needs the fitted synthesizer: evaluate(..., model=synth, attacks='thorough')."
+        )
+        return
+    if not callable(getattr(model, "get_params", None)):
+        evidence.notes.append(f"The shadow-model attack cannot refit a {type(model).__name__} (no get_params()).")
+        return
+    result = shadow_attack(
+        real, synthetic, holdout, model, schema=schema, metadata=metadata, budget_s=budget_s, seed=seed,
+        n_bootstrap=settings["n_bootstrap"],
+    )
+    if isinstance(result, str):
+        evidence.notes.append(result)
+    else:
+        evidence.attacks[result.attack] = result
+        evidence.settings["shadow_budget_s"] = budget_s
+
+
+def _anonymeter(evidence, real, synthetic, holdout, secrets) -> AnonymeterResult:
+    """anonymeter's risks with ``attacks="thorough"`` when it is installed; otherwise why not."""
+    if importlib.util.find_spec("anonymeter") is None:
+        return AnonymeterResult(installed=False, risks={}, note=ANONYMETER_NOTE)
+    if evidence.level != "thorough":
+        return AnonymeterResult(
+            installed=True, risks={}, note="anonymeter is installed: attacks='thorough' runs its evaluators."
+        )
+    return anonymeter_risks(real, synthetic, holdout, sensitive=secrets or ())
 
 
 def _history_of(model):

@@ -18,8 +18,14 @@ density ratio, reference rows from the same population:
 - :class:`DistanceAttack` (``"distance"``): minus the distance to the closest synthetic record
   (the attack of :mod:`synthgan.privacy.metrics`), kept for comparison.
 
-Further attacks (a shadow-model attack, which fits the synthesizer again with and without a
-target) plug in through the :class:`Attack` protocol: a ``name`` and ``scores(targets)``.
+- :class:`ShadowModelAttack` (``"shadow"``, run by :func:`shadow_attack`): the synthesizer is
+  fitted again on reference rows with and without each of a subsample of targets, and the
+  released table is compared with what those shadow models produce at the target, in the
+  spirit of LiRA (Carlini et al. 2022, below) and T. Stadler, B. Oprisanu, C. Troncoso,
+  "Synthetic Data - Anonymisation Groundhog Day", USENIX Security 2022. It needs the model
+  and costs whole fits, so it runs within a time budget.
+
+Further attacks plug in through the :class:`Attack` protocol: a ``name`` and ``scores(targets)``.
 
 Each attack is judged by :func:`attack_result`: ROC AUC and the true positive rate at 1% and
 0.1% false positive rate, because an attack that is sure of a few records is a real leak even
@@ -34,6 +40,7 @@ labels of the members with the highest scores, never their values.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, Sequence, runtime_checkable
 
@@ -44,7 +51,7 @@ from sklearn.metrics import roc_auc_score
 
 from synthgan.errors import ConfigError, DataError
 from synthgan.privacy.filter import check_columns
-from synthgan.privacy.metrics import ATTACK_ROWS_FACTOR, MAX_ROWS, _embed, _sample
+from synthgan.privacy.metrics import ATTACK_ROWS_FACTOR, MAX_ROWS, embed_rows, sample_positions
 from synthgan.privacy.space import MAX_BLOCK, MixedSpace, _device, nearest
 from synthgan.schema import Schema, detect_schema
 
@@ -60,6 +67,13 @@ MIN_HOLDOUT = 20
 N_BOOTSTRAP = 200
 CONFIDENCE = 0.95
 N_EXPOSED = 10
+#: members (and as many non-members) the shadow-model attack scores: each costs nothing extra,
+#: but the result's intervals are wide with few targets
+SHADOW_TARGETS = 100
+#: wall time the shadow fits may take, in seconds
+SHADOW_BUDGET_S = 300.0
+#: shadow model pairs fitted at most (when the budget allows more)
+MAX_SHADOW_PAIRS = 8
 DEFAULT_ATTACKS = ("density_ratio", "distance")
 #: density estimators of :class:`DensityRatioAttack`
 ESTIMATORS = ("knn", "kde")
@@ -174,13 +188,13 @@ class DensityRatioAttack:
             raise ConfigError(f"DensityRatioAttack: estimator must be one of {list(ESTIMATORS)}, got {estimator!r}")
         rng = np.random.default_rng(seed)
         max_rows = MAX_DENSITY_ROWS if estimator == "kde" else ATTACK_ROWS_FACTOR * MAX_ROWS
-        syn = _embed(space, synthetic.iloc[_sample(len(synthetic), max_rows, rng)])
-        ref = _embed(space, reference.iloc[_sample(len(reference), max_rows, rng)])
+        syn = embed_rows(space, synthetic.iloc[sample_positions(len(synthetic), max_rows, rng)])
+        ref = embed_rows(space, reference.iloc[sample_positions(len(reference), max_rows, rng)])
         bandwidth = scott_bandwidth(ref, len(space.columns)) if estimator == "kde" else None
         return cls(space, syn, ref, estimator, bandwidth, device)
 
     def scores(self, targets: pd.DataFrame) -> np.ndarray:
-        x = _embed(self.space, targets)
+        x = embed_rows(self.space, targets)
         if self.estimator == "kde":
             h = self.bandwidth
             return log_kde(x, self.synthetic, h, self.device) - log_kde(x, self.reference, h, self.device)
@@ -208,10 +222,141 @@ class DistanceAttack:
         device: str = "cpu",
     ) -> "DistanceAttack":
         rng = np.random.default_rng(seed)
-        return cls(space, _embed(space, synthetic.iloc[_sample(len(synthetic), max_rows, rng)]), device)
+        return cls(space, embed_rows(space, synthetic.iloc[sample_positions(len(synthetic), max_rows, rng)]), device)
 
     def scores(self, targets: pd.DataFrame) -> np.ndarray:
-        return -nearest(_embed(self.space, targets), self.synthetic, 1, device=self.device)[0][:, 0]
+        return -nearest(embed_rows(self.space, targets), self.synthetic, 1, device=self.device)[0][:, 0]
+
+
+def _log_nearest(points: np.ndarray, synthetic: np.ndarray, device: str) -> np.ndarray:
+    """log of the distance to the nearest synthetic point (at least :data:`MIN_DISTANCE`)."""
+    return np.log(np.maximum(nearest(points, synthetic, 1, device=device)[0][:, 0], MIN_DISTANCE))
+
+
+def _point_hashes(points: np.ndarray) -> np.ndarray:
+    """One uint64 hash per embedded row: rows match whatever form (text dates, categories) they came in."""
+    return pd.util.hash_pandas_object(pd.DataFrame(points), index=False).to_numpy(dtype=np.uint64)
+
+
+@dataclass(frozen=True)
+class ShadowModelAttack:
+    """Shadow-model membership attack: the released table against shadow fits with and without each target.
+
+    Fitted by :meth:`fit` for a fixed set of target rows: pairs of shadow models are trained on
+    the reference rows plus one half of the targets (a fresh random split per pair; the other
+    model of the pair gets the other half), so every target is "in" one model and "out" of the
+    other, and each shadow model samples as many rows as the released table holds. The
+    statistic at a target is ``-log`` of its distance to the nearest synthetic row (the density
+    of the synthetic rows at it). Per target, ``mu_in`` and ``mu_out`` are the statistic's means
+    over the shadow models that held / did not hold it; the score of the released table's
+    statistic ``s`` is the log likelihood ratio of two Gaussians of one pooled spread,
+    ``(mu_in - mu_out) * (s - (mu_in + mu_out) / 2) / sd**2`` (LiRA with a global variance; the
+    spread does not change the ranking). Only the fitted targets can be scored (matched by
+    their values); another row raises :class:`DataError`.
+    """
+
+    name: ClassVar[str] = "shadow"
+    space: MixedSpace
+    synthetic: np.ndarray = field(repr=False)
+    hashes: np.ndarray = field(repr=False)  # sorted row hashes of the fitted targets
+    mu_in: np.ndarray = field(repr=False)  # per hash
+    mu_out: np.ndarray = field(repr=False)
+    sd: float = 1.0
+    n_shadow: int = 0
+    seconds_per_fit: float = 0.0
+    device: str = "cpu"
+
+    @classmethod
+    def fit(
+        cls,
+        space: MixedSpace,
+        model,
+        synthetic: pd.DataFrame,
+        reference: pd.DataFrame,
+        targets: pd.DataFrame,
+        *,
+        n_train: int,
+        budget_s: float,
+        metadata=None,
+        seed: int = 0,
+        device: str = "cpu",
+    ) -> "ShadowModelAttack | str":
+        """The fitted attack, or a sentence saying why no shadow pair fitted in ``budget_s`` seconds.
+
+        ``model`` is a fitted synthesizer (``get_params()``, ``fit(df, metadata, target=...)``,
+        ``sample(n)``); each shadow model is ``type(model)(**params)`` with progress off. Shadow
+        training sets hold ``n_train`` rows where the reference allows (reference rows plus half
+        of the targets). The budget is checked before each fit from the mean time of the fits so
+        far, so it is overrun by at most one fit; one pair at least is needed.
+        """
+        rng = np.random.default_rng(seed)
+        n_rows = min(len(synthetic), ATTACK_ROWS_FACTOR * MAX_ROWS)
+        released = embed_rows(space, synthetic.iloc[sample_positions(len(synthetic), n_rows, rng)])
+        points = embed_rows(space, targets)
+        half = len(targets) // 2
+        n_reference = max(1, min(len(reference), n_train - half))
+        params = dict(model.get_params())
+        for name, value in (("verbose", False), ("log_dir", None), ("checkpoint_dir", None)):
+            if name in params:
+                params[name] = value
+        target = getattr(model, "target_", None)
+        stats_in = [[] for _ in range(len(targets))]
+        stats_out = [[] for _ in range(len(targets))]
+        times = []
+        start = time.perf_counter()
+        for _ in range(MAX_SHADOW_PAIRS):
+            order = rng.permutation(len(targets))
+            for held in (order[:half], order[half:]):
+                elapsed = time.perf_counter() - start
+                if times and elapsed + float(np.mean(times)) > budget_s:
+                    break
+                began = time.perf_counter()
+                rows = pd.concat([reference.iloc[sample_positions(len(reference), n_reference, rng)], targets.iloc[held]])
+                if "seed" in params and params["seed"] is not None:
+                    params["seed"] = int(rng.integers(2**31))
+                shadow = type(model)(**params)
+                with warnings.catch_warnings():  # the user saw the model's warnings at their own fit
+                    warnings.simplefilter("ignore")
+                    shadow.fit(rows, metadata, **({"target": target} if target is not None else {}))
+                stat = -_log_nearest(points, embed_rows(space, shadow.sample(n_rows)), device)
+                inside = np.zeros(len(targets), dtype=bool)
+                inside[held] = True
+                for i in range(len(targets)):
+                    (stats_in if inside[i] else stats_out)[i].append(stat[i])
+                times.append(time.perf_counter() - began)
+            else:
+                continue
+            break
+        n_shadow = len(times)
+        if any(not a or not b for a, b in zip(stats_in, stats_out)):
+            return (
+                f"The shadow-model attack was skipped: one shadow fit took {times[0]:.3g} s and the budget of "
+                f"{budget_s:.3g} s (shadow_budget_s) does not allow a pair (each target in one fit, out of the other)."
+            )
+        mu_in = np.array([np.mean(v) for v in stats_in])
+        mu_out = np.array([np.mean(v) for v in stats_out])
+        residuals = [x - m for v, m in ((stats_in[i], mu_in[i]) for i in range(len(targets))) for x in v]
+        residuals += [x - m for v, m in ((stats_out[i], mu_out[i]) for i in range(len(targets))) for x in v]
+        spread = float(np.sqrt(np.mean(np.square(residuals)))) if n_shadow > 2 else 0.0
+        hashes = _point_hashes(points)
+        order = np.argsort(hashes, kind="stable")
+        return cls(
+            space, released, hashes[order], mu_in[order], mu_out[order], spread if spread > 0 else 1.0,
+            n_shadow, float(np.mean(times)), device,
+        )
+
+    def scores(self, targets: pd.DataFrame) -> np.ndarray:
+        points = embed_rows(self.space, targets)
+        hashes = _point_hashes(points)
+        at = np.clip(np.searchsorted(self.hashes, hashes), 0, len(self.hashes) - 1)
+        if len(hashes) and (self.hashes[at] != hashes).any():
+            raise DataError(
+                "ShadowModelAttack.scores: a target row was not among the rows the shadow models were fitted "
+                "for; score only those (shadow_attack picks them)"
+            )
+        s = -_log_nearest(points, self.synthetic, self.device)
+        mu_in, mu_out = self.mu_in[at], self.mu_out[at]
+        return (mu_in - mu_out) * (s - (mu_in + mu_out) / 2) / self.sd**2
 
 
 # -- judging an attack -------------------------------------------------------------------------
@@ -450,9 +595,9 @@ def membership_attacks(
         reference, holdout = holdout.iloc[np.sort(order[:n_ref])], holdout.iloc[np.sort(order[n_ref:])]
     else:
         reference = schema.canonical(reference)
-    positions = _sample(len(train), max_targets, rng)
+    positions = sample_positions(len(train), max_targets, rng)
     members = train.iloc[positions]
-    non_members = holdout.iloc[_sample(len(holdout), max_targets, rng)]
+    non_members = holdout.iloc[sample_positions(len(holdout), max_targets, rng)]
     unique = train.index.is_unique
     labels = members.index.tolist() if unique else positions.tolist()
     space = MixedSpace.fit(train, schema)
@@ -480,6 +625,81 @@ def membership_attacks(
             exposed_by="label" if unique else "position",
         )
     return results
+
+
+def shadow_attack(
+    train: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame,
+    model,
+    *,
+    schema: Schema | None = None,
+    metadata=None,
+    n_targets: int = SHADOW_TARGETS,
+    budget_s: float = SHADOW_BUDGET_S,
+    seed: int = 0,
+    n_exposed: int = N_EXPOSED,
+    n_bootstrap: int = N_BOOTSTRAP,
+    confidence: float = CONFIDENCE,
+    device: str = "cpu",
+) -> "AttackResult | str":
+    """Run and judge :class:`ShadowModelAttack` against ``synthetic``; a sentence instead when it cannot run.
+
+    Targets: ``n_targets`` training rows and as many holdout rows (seeded samples; fewer when
+    a table is smaller, the holdout keeping at least half its rows as reference). The other
+    holdout rows are the shadow models' reference data; ``model`` is the fitted synthesizer
+    that made ``synthetic``. The result's ``seconds`` include the shadow fits.
+    """
+    if isinstance(n_targets, bool) or not isinstance(n_targets, (int, np.integer)) or n_targets < 1:
+        raise ConfigError(f"shadow_attack: n_targets must be an integer >= 1, got {n_targets!r}")
+    if isinstance(budget_s, bool) or not isinstance(budget_s, (int, float)) or not budget_s > 0:
+        raise ConfigError(f"shadow_attack: budget_s must be a number of seconds > 0, got {budget_s!r}")
+    for name in ("get_params", "fit", "sample"):
+        if not callable(getattr(model, name, None)):
+            raise ConfigError(
+                f"shadow_attack: model={type(model).__name__} has no {name}(); pass the fitted synthesizer "
+                "that made the synthetic rows"
+            )
+    for name, df in (("train", train), ("synthetic", synthetic), ("holdout", holdout)):
+        if not isinstance(df, pd.DataFrame) or len(df) == 0:
+            raise DataError(f"shadow attack: the {name} table is empty (0 rows) or not a DataFrame")
+    if len(holdout) < MIN_HOLDOUT:
+        raise DataError(
+            f"shadow attack: the holdout has {len(holdout)} rows; at least {MIN_HOLDOUT} are needed "
+            "(half become reference rows for the shadow models, half non-member targets). Pass a larger holdout."
+        )
+    schema = schema if schema is not None else detect_schema(train, metadata)
+    check_columns(schema, synthetic, "synthetic")
+    check_columns(schema, holdout, "holdout")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(holdout))
+    n_non = min(n_targets, len(holdout) // 2)
+    non_members = holdout.iloc[np.sort(order[:n_non])]
+    reference = holdout.iloc[np.sort(order[n_non:])]
+    positions = sample_positions(len(train), n_targets, rng)
+    members = train.iloc[positions]
+    unique = train.index.is_unique
+    space = MixedSpace.fit(schema.canonical(train), schema)
+    start = time.perf_counter()
+    attack = ShadowModelAttack.fit(  # shadow models get the rows in the form the model was fitted on
+        space, model, synthetic, reference, pd.concat([members, non_members]),
+        n_train=len(train), budget_s=float(budget_s), metadata=metadata, seed=seed, device=device,
+    )
+    if isinstance(attack, str):
+        return attack
+    member_scores, non_member_scores = attack.scores(members), attack.scores(non_members)
+    return attack_result(
+        attack.name,
+        member_scores,
+        non_member_scores,
+        members.index.tolist() if unique else positions.tolist(),
+        n_exposed=n_exposed,
+        n_bootstrap=n_bootstrap,
+        confidence=confidence,
+        seed=seed,
+        seconds=time.perf_counter() - start,
+        exposed_by="label" if unique else "position",
+    )
 
 
 # -- anonymeter (optional) ---------------------------------------------------------------------

@@ -40,7 +40,7 @@ import pandas as pd
 
 from synthgan.errors import ConfigError, DataError
 from synthgan.privacy.filter import check_columns
-from synthgan.privacy.metrics import MAX_ROWS, _embed, _sample
+from synthgan.privacy.metrics import MAX_ROWS, embed_rows, sample_positions
 from synthgan.privacy.space import NUMERIC_KINDS, MixedSpace, as_float, category_texts, nearest
 from synthgan.schema import ColumnKind, Schema, detect_schema
 
@@ -94,7 +94,11 @@ class AttributeRisk:
         return out
 
 
-def _check_columns(schema: Schema, sensitive, known) -> tuple[list, list]:
+def attribute_columns(schema: Schema, sensitive, known=None) -> tuple[list, list]:
+    """``(sensitive, known)`` as lists, ``known`` defaulting to every other non-identifier column.
+
+    Raises one :class:`ConfigError` listing every problem (see :func:`attribute_inference`).
+    """
     if isinstance(sensitive, str):
         sensitive = [sensitive]
     sensitive = list(sensitive or [])
@@ -200,18 +204,18 @@ def attribute_inference(
     schema = schema if schema is not None else detect_schema(train, metadata)
     check_columns(schema, synthetic, "synthetic")
     check_columns(schema, holdout, "holdout")
-    sensitive, known = _check_columns(schema, sensitive, known)
+    sensitive, known = attribute_columns(schema, sensitive, known)
     rng = np.random.default_rng(seed)
     train, synthetic, holdout = (schema.canonical(df) for df in (train, synthetic, holdout))
-    members = train.iloc[_sample(len(train), max_rows, rng)]
-    non_members = holdout.iloc[_sample(len(holdout), max_rows, rng)]
+    members = train.iloc[sample_positions(len(train), max_rows, rng)]
+    non_members = holdout.iloc[sample_positions(len(holdout), max_rows, rng)]
     synthetic = synthetic.iloc[rng.permutation(len(synthetic))[: 10 * max_rows]]
 
     known_schema = Schema(tuple(c for c in schema.columns if c.name in known))
     space = MixedSpace.fit(synthetic, known_schema)
-    points = _embed(space, synthetic)
+    points = embed_rows(space, synthetic)
     nearest_of = {
-        group: nearest(_embed(space, df), points, 1, device=device)[1][:, 0]
+        group: nearest(embed_rows(space, df), points, 1, device=device)[1][:, 0]
         for group, df in (("members", members), ("non_members", non_members))
     }
     results = {}
@@ -233,8 +237,8 @@ def attribute_inference(
         if cap:
             cap_rng = np.random.default_rng(seed)
             cap_syn = synthetic.iloc[: CAP_SYNTHETIC_FACTOR * CAP_ROWS]  # already shuffled
-            cap_m = _cap(members.iloc[_sample(len(members), CAP_ROWS, cap_rng)], cap_syn, schema, known, secret)
-            cap_n = _cap(non_members.iloc[_sample(len(non_members), CAP_ROWS, cap_rng)], cap_syn, schema, known, secret)
+            cap_m = _cap(members.iloc[sample_positions(len(members), CAP_ROWS, cap_rng)], cap_syn, schema, known, secret)
+            cap_n = _cap(non_members.iloc[sample_positions(len(non_members), CAP_ROWS, cap_rng)], cap_syn, schema, known, secret)
         results[secret] = AttributeRisk(
             column=secret,
             metric="skill" if kind in NUMERIC_KINDS else "accuracy",

@@ -16,6 +16,19 @@ Three checks, run in this order on every row; a row is dropped for the first one
    a seeded ``holdout_fraction`` of the training rows and measures their distances to the
    rest; rows are still filtered against *all* training rows. (Distances to 80% of the rows
    run slightly larger than to all of them, so the threshold errs on the strict side.)
+4. ``membership_risk`` (off by default; ``membership_risk=share`` switches it on): protects the
+   training records a membership attack exposes first. A density-ratio attack (DOMIAS, see
+   :mod:`synthgan.privacy.attacks`) names a training record when the synthetic rows are much
+   denser at it than the population is; that happens first to *isolated* records, where the
+   population is sparse, so one synthetic row near one gives it away. At ``fit``, every
+   training record's isolation ``r_k`` is its distance to its :data:`ISOLATION_K`-th nearest
+   other training record, and the ``share`` most isolated records are protected. A synthetic
+   row is dropped when it lies within ``membership_radius * r_k`` of a protected record: it
+   sits nearer that person than their :data:`ISOLATION_K`-th nearest real neighbour, in a
+   region where new real data rarely falls. Fitting costs one nearest-neighbour search of the
+   training table against itself (quadratic in its rows). A larger radius removes more rows
+   (fidelity) and leaves an emptier neighbourhood around the protected records, which a
+   sophisticated attacker could notice in turn; 0.5 keeps both small.
 """
 
 from __future__ import annotations
@@ -26,6 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import torch
 from pydantic import Field
 from tqdm.auto import tqdm
 
@@ -33,12 +47,14 @@ from synthgan.config import _Frozen, validate
 from synthgan.errors import ConfigError, DataError, NotFittedError, SchemaError, listing
 from synthgan.privacy.exact import ExactMatchIndex
 from synthgan.privacy.rare import Generalisation, RareCombinations
-from synthgan.privacy.space import MAX_BLOCK, MixedSpace, nearest
+from synthgan.privacy.space import MAX_BLOCK, MixedSpace, _device, nearest
 from synthgan.forms import to_canonical
 from synthgan.schema import ColumnKind, Schema, detect_schema
 
 #: drop reasons, in the order the checks run
-REASONS = ("exact_match", "rare_combination", "dcr")
+REASONS = ("exact_match", "rare_combination", "dcr", "membership_risk")
+#: a training record's isolation is its distance to its ISOLATION_K-th nearest other training record
+ISOLATION_K = 5
 #: holdout rows the DCR threshold is estimated from (a seeded sample when there are more)
 THRESHOLD_ROWS = 20_000
 #: rows embedded at once when computing distances (bounds memory with ``max_block``)
@@ -56,6 +72,8 @@ class FilterOptions(_Frozen):
     qi_bins: int = Field(10, ge=2)
     coarse_bins: int = Field(4, ge=2)
     holdout_fraction: float = Field(0.2, gt=0, lt=1)
+    membership_risk: float | None = Field(None, gt=0, le=1)
+    membership_radius: float = Field(0.5, gt=0)
     seed: int = Field(0, ge=0)
     device: str = "cpu"
     max_block: int = Field(MAX_BLOCK, ge=1)
@@ -113,6 +131,11 @@ class PrivacyFilter:
     coarse_bins : bins numeric QIs are generalised to.
     holdout_fraction : share of the training rows set aside to set the DCR threshold when
         ``fit`` gets no holdout.
+    membership_risk : share of the training records, the most isolated first, whose
+        neighbourhood is kept free of synthetic rows (in (0, 1], e.g. 0.05; None, the default,
+        switches the check off). See the module docstring.
+    membership_radius : a synthetic row within this multiple of a protected record's distance
+        to its ``ISOLATION_K``-th nearest other training record is dropped.
     metadata : column-kind overrides, as for ``TabularSynthesizer.fit``.
     seed : seeds the holdout split and samples.
     device : where distances are computed (``"cpu"``, ``"cuda"``, ``"auto"``).
@@ -139,6 +162,8 @@ class PrivacyFilter:
         qi_bins: int = 10,
         coarse_bins: int = 4,
         holdout_fraction: float = 0.2,
+        membership_risk: float | None = None,
+        membership_radius: float = 0.5,
         metadata=None,
         seed: int = 0,
         device: str = "cpu",
@@ -153,6 +178,8 @@ class PrivacyFilter:
         self.qi_bins = qi_bins
         self.coarse_bins = coarse_bins
         self.holdout_fraction = holdout_fraction
+        self.membership_risk = membership_risk
+        self.membership_radius = membership_radius
         self.metadata = metadata
         self.seed = seed
         self.device = device
@@ -190,10 +217,14 @@ class PrivacyFilter:
             if opts.rare_mode == "generalise":
                 self.generalisation_ = Generalisation.fit(train, schema, qis, opts.k, opts.coarse_bins)
         self.space_, self.reference_, self.threshold_ = None, None, None
-        if opts.dcr_quantile is not None:
+        self.protected_, self.protected_radii_ = None, None
+        if opts.dcr_quantile is not None or opts.membership_risk is not None:
             self.space_ = MixedSpace.fit(train, schema)
             self.reference_ = self._embed(train)
+        if opts.dcr_quantile is not None:
             self.threshold_ = self._threshold(train, holdout, opts, rng)
+        if opts.membership_risk is not None:
+            self._protect(train, opts)
         self.options_ = opts
         return self
 
@@ -226,6 +257,24 @@ class PrivacyFilter:
             distances = self._distances(train.iloc[held], self.reference_[rest])
         return float(np.quantile(distances, opts.dcr_quantile))
 
+    def _protect(self, train: pd.DataFrame, opts: FilterOptions) -> None:
+        """The most isolated training records (``protected_``: positions) and their radii."""
+        k = min(ISOLATION_K, len(train) - 1)
+        if k < 1:
+            raise DataError("PrivacyFilter.fit: membership_risk needs at least 2 training rows")
+        isolation = nearest(self.reference_, self.reference_, k + 1, opts.max_block, opts.device)[0][:, k]
+        n = max(1, int(round(opts.membership_risk * len(train))))
+        order = np.lexsort((np.arange(len(train)), -isolation))[:n]  # most isolated first, ties by position
+        self.protected_ = np.sort(order)
+        self.protected_radii_ = opts.membership_radius * isolation[self.protected_]
+
+    def isolation_positions(self) -> np.ndarray:
+        """Positions in the training table of the records the membership-risk check protects."""
+        self._check_fitted()
+        if self.protected_ is None:
+            raise ConfigError("PrivacyFilter: the membership-risk check is off (membership_risk=None)")
+        return self.protected_.copy()
+
     # -- checks ---------------------------------------------------------------------------
     def check_rows(self, rows: pd.DataFrame, name: str = "synthetic") -> None:
         """Raise one :class:`SchemaError` naming every missing, extra or mistyped column of ``rows``."""
@@ -254,10 +303,13 @@ class PrivacyFilter:
                     reasons[at[self.exact_.mask(released.iloc[at])]] = "exact_match"
             reasons[rare] = "rare_combination"
         distances = np.full(len(rows), np.nan)
-        if self.space_ is not None:
+        if self.threshold_ is not None:
             alive = np.flatnonzero(reasons == "")
             distances[alive] = self._distances(released.iloc[alive], self.reference_)
             reasons[alive[distances[alive] < self.threshold_]] = "dcr"
+        if self.protected_ is not None:
+            alive = np.flatnonzero(reasons == "")
+            reasons[alive[self._near_protected(released.iloc[alive])]] = "membership_risk"
         keep = reasons == ""
         return FilterResult(
             kept=released[keep],
@@ -269,11 +321,27 @@ class PrivacyFilter:
             distances=pd.Series(distances, index=rows.index, name="dcr"),
         )
 
+    def _near_protected(self, rows: pd.DataFrame) -> np.ndarray:
+        """True for rows within their radius of a protected training record."""
+        opts = self._opts
+        centres = torch.from_numpy(np.ascontiguousarray(self.reference_[self.protected_])).to(_device(opts.device))
+        radii = torch.from_numpy(self.protected_radii_.astype(np.float32)).to(centres.device)
+        out = np.zeros(len(rows), dtype=bool)
+        per_block = max(1, opts.max_block // max(len(centres), 1))
+        with torch.inference_mode():
+            for s in range(0, len(rows), CHUNK_ROWS):
+                points = self.space_.transform(rows.iloc[s : s + CHUNK_ROWS])
+                for b in range(0, len(points), per_block):
+                    q = torch.from_numpy(points[b : b + per_block]).to(centres.device)
+                    inside = (torch.cdist(q, centres) < radii).any(dim=1)
+                    out[s + b : s + b + len(q)] = inside.cpu().numpy()
+        return out
+
     def dcr(self, rows: pd.DataFrame) -> np.ndarray:
         """Distance of every row to its closest training record, in the filter's space."""
         self._check_fitted()
         if self.space_ is None:
-            raise ConfigError("PrivacyFilter.dcr: the distance check is off (dcr_quantile=None)")
+            raise ConfigError("PrivacyFilter.dcr: the distance checks are off (dcr_quantile=None, membership_risk=None)")
         self.check_rows(rows)
         return self._distances(rows, self.reference_)
 

@@ -19,9 +19,11 @@ generator that learned the distribution rather than the rows scores like the hol
   AUC 0.5: the synthetic data tells the attacker nothing about who was in the training set.
   The attacker searches up to ``ATTACK_ROWS_FACTOR * max_rows`` synthetic rows.
 
-anonymeter's attacks are not used: anonymeter pins numpy < 1.27, which conflicts with our stack.
+Stronger attacks (:mod:`synthgan.privacy.attacks`, :mod:`synthgan.privacy.attribute`) come in as
+an :class:`AttackEvidence`; :func:`attack_grade` judges each membership attack, and the section's
+verdict is the worst of the attacks' and the checks below.
 
-Verdict, the worst of: attack AUC (good <= :data:`MIA_GOOD`, poor > :data:`MIA_POOR`), closer to
+Verdict of the checks here, the worst of: attack AUC (good <= :data:`MIA_GOOD`, poor > :data:`MIA_POOR`), closer to
 train (good <= :data:`CLOSER_GOOD`, poor > :data:`CLOSER_POOR`), exact matches beyond the
 holdout's rate (good <= :data:`EXACT_GOOD`, poor > :data:`EXACT_POOR`). Without a holdout only
 exact matches are judged, and only a poor result gives a verdict.
@@ -29,7 +31,7 @@ exact matches are judged, and only a poor result gives a verdict.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -48,6 +50,12 @@ MAX_ROWS = 10_000
 #: sees (nearly) all the synthetic data, or a sample would hide copies from it
 ATTACK_ROWS_FACTOR = 10
 MIA_GOOD, MIA_POOR = 0.55, 0.65
+#: membership attacks of :mod:`synthgan.privacy.attacks` (see :func:`attack_grade`): AUC and the true
+#: positive rate at 1% false positive rate
+ATTACK_AUC_GOOD, ATTACK_AUC_POOR = 0.55, 0.65
+TPR_GOOD, TPR_POOR = 0.03, 0.10
+#: the false positive rate the verdict reads the true positive rate at (chance level: this rate)
+VERDICT_FPR = 0.01
 CLOSER_GOOD, CLOSER_POOR = 0.60, 0.75
 EXACT_GOOD, EXACT_POOR = 0.002, 0.02
 #: quantiles shown in the distance table
@@ -92,6 +100,32 @@ class PrivacyResult:
         return "poor" if "poor" in grades else "fair" if "fair" in grades else "good"
 
 
+def attack_grade(result) -> str:
+    """Verdict on one membership attack (an :class:`~synthgan.privacy.attacks.AttackResult`).
+
+    "good": AUC <= :data:`ATTACK_AUC_GOOD` and the *upper* end of the confidence interval of the
+    true positive rate at 1% false positive rate <= :data:`TPR_GOOD`, so a table too small to
+    show a low rate is not rated good; "poor": AUC > :data:`ATTACK_AUC_POOR`, or the rate >
+    :data:`TPR_POOR` with the interval's lower end above chance (1%), so one lucky hit among a
+    few non-members is not called a leak; "fair" otherwise.
+    """
+    auc, tpr = result.auc.value, result.tpr_at_fpr[VERDICT_FPR]
+    if auc > ATTACK_AUC_POOR or (tpr.value > TPR_POOR and tpr.low > VERDICT_FPR):
+        return "poor"
+    if auc <= ATTACK_AUC_GOOD and tpr.high <= TPR_GOOD:
+        return "good"
+    return "fair"
+
+
+def worst(*verdicts: str | None) -> str | None:
+    """The worst of "good" / "fair" / "poor" (None entries ignored; None when all are)."""
+    given = [v for v in verdicts if v is not None]
+    for v in ("poor", "fair", "good"):
+        if v in given:
+            return v
+    return None
+
+
 def _grade(value: float, good: float, poor: float) -> str:
     return "good" if value <= good else "poor" if value > poor else "fair"
 
@@ -114,11 +148,13 @@ def membership_auc(member_dcr: np.ndarray, non_member_dcr: np.ndarray) -> float:
     return float(roc_auc_score(labels, -np.r_[member_dcr, non_member_dcr]))
 
 
-def _sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+def sample_positions(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions of a seeded sample of at most ``size`` of ``n`` rows (all of them when n <= size)."""
     return np.sort(rng.permutation(n)[:size])
 
 
-def _embed(space: MixedSpace, df: pd.DataFrame, chunk: int = 65_536) -> np.ndarray:
+def embed_rows(space: MixedSpace, df: pd.DataFrame, chunk: int = 65_536) -> np.ndarray:
+    """``space.transform`` of ``df``, ``chunk`` rows at a time (bounds the memory of the text conversions)."""
     return np.concatenate([space.transform(df.iloc[s : s + chunk]) for s in range(0, len(df), chunk)])
 
 
@@ -150,9 +186,9 @@ def privacy_metrics(
         raise DataError("privacy metrics: the train table needs at least 2 rows (NNDR uses two neighbours)")
     rng = np.random.default_rng(seed)
     space = MixedSpace.fit(train, schema)
-    reference = _embed(space, train)
-    synth = synthetic.iloc[_sample(len(synthetic), max_rows, rng)]
-    synth_points = _embed(space, synth)
+    reference = embed_rows(space, train)
+    synth = synthetic.iloc[sample_positions(len(synthetic), max_rows, rng)]
+    synth_points = embed_rows(space, synth)
     d_synth = nearest(synth_points, reference, 2, device=device)[0]
 
     index = ExactMatchIndex.build(train, schema)
@@ -166,15 +202,16 @@ def privacy_metrics(
     if holdout is None:
         return PrivacyResult(**common)
 
-    hold = holdout.iloc[_sample(len(holdout), max_rows, rng)]
-    hold_points = _embed(space, hold)
+    hold = holdout.iloc[sample_positions(len(holdout), max_rows, rng)]
+    hold_points = embed_rows(space, hold)
     d_hold = nearest(hold_points, reference, 2, device=device)[0]
     m = min(len(train), len(hold))
-    members = reference[_sample(len(train), m, rng)]
-    non_members = hold_points[_sample(len(hold), m, rng)]
+    members = reference[sample_positions(len(train), m, rng)]
+    non_members = hold_points[sample_positions(len(hold), m, rng)]
     to_train = nearest(synth_points, members, 1, device=device)[0][:, 0]
     to_holdout = nearest(synth_points, non_members, 1, device=device)[0][:, 0]
-    attacker = _embed(space, synthetic.iloc[_sample(len(synthetic), ATTACK_ROWS_FACTOR * max_rows, rng)])
+    attacker_rows = sample_positions(len(synthetic), ATTACK_ROWS_FACTOR * max_rows, rng)
+    attacker = embed_rows(space, synthetic.iloc[attacker_rows])
     return PrivacyResult(
         **common,
         dcr_holdout=d_hold[:, 0],
@@ -318,9 +355,168 @@ def _details(result: PrivacyResult) -> dict:
     }
 
 
-def privacy_section(result: PrivacyResult) -> Section:
-    """The report's ``privacy`` section."""
-    return Section(
+@dataclass
+class AttackEvidence:
+    """What the attacks of :func:`synthgan.evaluate` found, for :func:`privacy_section`.
+
+    ``attacks``: ``{name: AttackResult}``; ``attributes``: ``{column: AttributeRisk}`` with
+    ``known`` the columns the attribute attacker held; ``anonymeter``: an ``AnonymeterResult``
+    or None when not run; ``notes``: what was skipped and why; ``settings``: how the attacks ran.
+    """
+
+    level: str | None
+    attacks: dict = field(default_factory=dict)
+    attributes: dict = field(default_factory=dict)
+    known: tuple = ()
+    anonymeter: object | None = None
+    notes: list = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def grades(self) -> dict:
+        return {name: attack_grade(r) for name, r in self.attacks.items()}
+
+    @property
+    def verdict(self) -> str | None:
+        return worst(*self.grades.values())
+
+
+def _interval(e) -> str:
+    return f"[{e.low:.3f}, {e.high:.3f}]"
+
+
+def _attack_tables(evidence: AttackEvidence) -> list[Table]:
+    if not evidence.attacks:
+        return []
+    grades = evidence.grades
+    rows = tuple(
+        (
+            name,
+            r.auc.value,
+            _interval(r.auc),
+            r.tpr_at_fpr[0.01].value,
+            _interval(r.tpr_at_fpr[0.01]),
+            r.tpr_at_fpr[0.001].value,
+            _interval(r.tpr_at_fpr[0.001]),
+            r.n_members,
+            r.n_non_members,
+            grades[name],
+        )
+        for name, r in evidence.attacks.items()
+    )
+    confidence = next(iter(evidence.attacks.values())).confidence
+    attacks = Table(
+        "Membership attacks",
+        ("attack", "AUC", "AUC interval", "TPR at 1% FPR", "interval", "TPR at 0.1% FPR", "interval",
+         "members", "non-members", "verdict"),
+        rows,
+        note=f"Members are training rows, non-members holdout rows the generator never saw; {confidence:.0%} "
+        "stratified bootstrap intervals. AUC 0.5 and a true positive rate equal to the false positive rate are "
+        "what an attacker guessing at random scores. TPR at a low FPR counts the records an attacker can name "
+        f"with few mistakes. Good: AUC <= {ATTACK_AUC_GOOD} and the upper end of the TPR-at-1%-FPR interval <= "
+        f"{TPR_GOOD}; poor: AUC > {ATTACK_AUC_POOR} or TPR at 1% FPR > {TPR_POOR} (interval above chance).",
+    )
+    exposed_rows = []
+    for name, r in evidence.attacks.items():
+        for rank, (label, p) in enumerate(zip(r.most_exposed, r.exposed_p_values), start=1):
+            exposed_rows.append((name, rank, label if r.exposed_by == "label" else f"position {label}", p))
+    exposed = Table(
+        "Most exposed training records",
+        ("attack", "rank", "training row", "p-value"),
+        tuple(exposed_rows),
+        note="Row labels of the training table (its positions when labels repeat), never their values: the "
+        "records each attack is surest were trained on. p-value: the share of non-members the attack scores at "
+        "least as high (0: no unseen real record looks as exposed).",
+        collapsed=True,
+    )
+    return [attacks, exposed]
+
+
+def _attribute_table(evidence: AttackEvidence) -> list[Table]:
+    if not evidence.attributes:
+        return []
+    rows = tuple(
+        (
+            col,
+            r.metric,
+            r.members,
+            r.non_members,
+            r.member_advantage,
+            r.baseline_members,
+            r.advantage_over_marginals,
+            r.cap_members,
+            r.cap_non_members,
+        )
+        for col, r in evidence.attributes.items()
+    )
+    return [
+        Table(
+            "Attribute inference",
+            ("secret column", "metric", "members", "non-members", "member advantage", "marginals only",
+             "advantage over marginals", "CAP members", "CAP non-members"),
+            rows,
+            note=f"An attacker who knows a person's {list(evidence.known)} guesses the secret from the nearest "
+            "synthetic row (accuracy for categories; skill = 1 - MAE / MAE of the median guess for numbers). "
+            "'member advantage' (members minus non-members) is what the table reveals about the people it was "
+            "trained on beyond what it reveals about anyone; 'advantage over marginals' includes what any faithful "
+            "table reveals. CAP: sdmetrics' DisclosureProtection (1 = protected).",
+        )
+    ]
+
+
+def _anonymeter_parts(evidence: AttackEvidence) -> tuple[list[Table], list[str]]:
+    result = evidence.anonymeter
+    if result is None:
+        return [], []
+    if not result.installed or not result.risks:
+        return [], [result.note] if result.note else []
+    rows = tuple((name, e.value, _interval(e)) for name, e in result.risks.items())
+    return [Table("anonymeter risks", ("evaluator", "risk", "interval"), rows, note=result.note)], []
+
+
+def _attack_notes(evidence: AttackEvidence) -> list[str]:
+    notes = []
+    grades = evidence.grades
+    for name, r in evidence.attacks.items():
+        if grades[name] != "good":
+            tpr = r.tpr_at_fpr[0.01]
+            notes.append(
+                f"The {name} membership attack rates privacy {grades[name]}: AUC {r.auc.value:.3f} "
+                f"{_interval(r.auc)}, TPR at 1% FPR {tpr.value:.3f} {_interval(tpr)}; most exposed training rows "
+                f"{list(r.most_exposed[:5])}."
+            )
+    return notes + list(evidence.notes)
+
+
+def _attack_details(evidence: AttackEvidence) -> dict:
+    grades = evidence.grades
+    out = {
+        "attacks": {
+            "level": evidence.level,
+            # without the wall time: same seed, same inputs, same report
+            "results": {
+                name: {**{k: v for k, v in r.to_dict().items() if k != "seconds"}, "verdict": grades[name]}
+                for name, r in evidence.attacks.items()
+            },
+            "verdict": evidence.verdict,
+            "thresholds": {"auc": [ATTACK_AUC_GOOD, ATTACK_AUC_POOR], "tpr_at_1pct_fpr": [TPR_GOOD, TPR_POOR]},
+            "settings": dict(evidence.settings),
+            "notes": list(evidence.notes),
+        }
+    }
+    if evidence.attributes:
+        out["attribute_inference"] = {
+            "known": list(evidence.known),
+            "columns": {col: r.to_dict() for col, r in evidence.attributes.items()},
+        }
+    if evidence.anonymeter is not None:
+        out["anonymeter"] = evidence.anonymeter.to_dict()
+    return out
+
+
+def privacy_section(result: PrivacyResult, evidence: AttackEvidence | None = None) -> Section:
+    """The report's ``privacy`` section; ``evidence`` adds the attacks (verdict: the worst of both)."""
+    section = Section(
         key="privacy",
         title="Privacy",
         summary="How close synthetic rows come to real training rows, compared with real rows the generator never saw.",
@@ -331,3 +527,32 @@ def privacy_section(result: PrivacyResult) -> Section:
         figures=_figures(result),
         details=_details(result),
     )
+    if evidence is None:
+        return section
+    section.verdict = worst(result.verdict, evidence.verdict)
+    if evidence.attacks:
+        strongest = max(evidence.attacks.values(), key=lambda r: (r.auc.value, r.tpr_at_fpr[0.01].value))
+        section.headline[:0] = [
+            Headline(
+                "strongest attack AUC",
+                max(r.auc.value for r in evidence.attacks.values()),
+                f"Best ROC AUC of {len(evidence.attacks)} membership attacks ({', '.join(evidence.attacks)}); "
+                f"0.5 is chance (good <= {ATTACK_AUC_GOOD}, poor > {ATTACK_AUC_POOR}).",
+            ),
+            Headline(
+                "attack TPR at 1% FPR",
+                max(r.tpr_at_fpr[0.01].value for r in evidence.attacks.values()),
+                f"Share of training records the best attack names at a 1% false alarm rate; 0.01 is chance "
+                f"(good: interval up to {TPR_GOOD}, poor > {TPR_POOR}).",
+            ),
+        ]
+        section.summary += (
+            f" Membership attacks ({evidence.level}): the strongest, {strongest.attack}, reaches AUC "
+            f"{strongest.auc.value:.3f}."
+        )
+    anonymeter_tables, anonymeter_notes = _anonymeter_parts(evidence)
+    section.notes[:0] = _attack_notes(evidence)
+    section.notes.extend(anonymeter_notes)
+    section.tables.extend(_attack_tables(evidence) + _attribute_table(evidence) + anonymeter_tables)
+    section.details.update(_attack_details(evidence))
+    return section
