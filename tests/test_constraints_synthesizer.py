@@ -138,3 +138,24 @@ def test_cli_detects_constraints_and_fits_with_them(tmp_path, capsys):
     rows = pd.read_csv(out)
     assert (rows[["basic", "plus", "premium_plan"]].sum(axis=1) == 1).all()
     assert np.allclose(rows["premium"] + rows["fee"], rows["total"])
+
+
+def test_the_report_shows_each_rules_validity_and_names_broken_ones(fitted):
+    from synthgan import evaluate
+
+    df, synth = fitted
+    rows = synth.sample(len(df), seed=5)
+    report = evaluate(df, rows, model=synth, attacks=None, verbose=False).to_dict()
+    fidelity = next(s for s in report["sections"] if s["key"] == "fidelity")
+    assert set(fidelity["details"]["constraints"]["synthetic"].values()) == {1.0}
+    assert any(t["title"].startswith("Declared rules") for t in fidelity["tables"])
+    broken = rows.copy()
+    broken.loc[: len(broken) // 4, "state"] = "TX"
+    broken.loc[: len(broken) // 4, "city"] = "Boston"  # Boston is in MA
+    report = evaluate(df, broken, constraints=[FixedCombinations(["city", "state"])], attacks=None,
+                      verbose=False).to_dict()
+    fidelity = next(s for s in report["sections"] if s["key"] == "fidelity")
+    share = fidelity["details"]["constraints"]["synthetic"]["FixedCombinations(columns=['city', 'state'])"]
+    assert share < 0.8
+    assert any("break the rule FixedCombinations" in n for n in fidelity["notes"])
+    assert fidelity["verdict"] != "good"

@@ -31,7 +31,7 @@ from synthgan.privacy.attacks import (
 )
 from synthgan.privacy.attribute import attribute_columns, attribute_inference
 from synthgan.privacy.metrics import AttackEvidence, privacy_metrics, privacy_section
-from synthgan.report import Report
+from synthgan.report import Report, Table
 from synthgan.schema import Metadata
 
 UTILITY_TITLE = "Utility (train synthetic, test real)"
@@ -66,6 +66,7 @@ def evaluate(
     attacks: str | None = "fast",
     secrets=None,
     shadow_budget_s: float = SHADOW_BUDGET_S,
+    constraints=None,
 ) -> Report:
     """How faithful and how useful ``synthetic`` is, compared with ``real``.
 
@@ -102,6 +103,10 @@ def evaluate(
     secrets : columns whose values an attacker might infer (``["diagnosis"]``): attribute
         inference from every other non-identifier column (the report names them). Needs a holdout.
     shadow_budget_s : seconds the shadow-model attack's refits may take (``attacks="thorough"``).
+    constraints : rules between columns (:mod:`synthgan.constraints`) whose validity the fidelity
+        section reports, real against synthetic (default: the rules of ``model``, if any). The
+        real table must obey them (a ``ConstraintError`` lists the rows that do not); synthetic
+        rows that break one are named in a note and cap fidelity at "fair".
 
     Notes
     -----
@@ -168,6 +173,9 @@ def evaluate(
             marginals.marginals(tables.real, tables.synthetic, tables.schema),
             marginals.correlations(tables.real, tables.synthetic, tables.schema),
         )
+        rules = constraints if constraints is not None else getattr(model, "constraints_", None)
+        if rules is not None:
+            _add_constraint_validity(section, rules, tables)
         if tables.dropped:
             section.notes.append(
                 f"Identifier columns {list(tables.dropped)} are absent from the synthetic table and not compared."
@@ -217,6 +225,28 @@ def evaluate(
     if history is not None:
         report.add(training_section(history))
     return report
+
+
+def _add_constraint_validity(section, rules, tables) -> None:
+    """The share of real and synthetic rows obeying each declared rule, in the fidelity section."""
+    from synthgan.constraints import ConstraintSet
+
+    fitted = rules if isinstance(rules, ConstraintSet) and hasattr(rules, "plan_") else None
+    if fitted is None:
+        fitted = ConstraintSet(list(rules) if not isinstance(rules, ConstraintSet) else rules.constraints)
+        fitted.fit(tables.real)
+    real, synthetic = fitted.validity(tables.real), fitted.validity(tables.synthetic)
+    rows = tuple((name, round(real[name], 4), round(synthetic[name], 4)) for name in real)
+    section.tables.append(Table(
+        "Declared rules: share of rows that obey each", ("rule", "real", "synthetic"), rows,
+        note="100% of sampled rows obey every rule declared at fit (transformed or redrawn).",
+    ))
+    section.details["constraints"] = {"real": real, "synthetic": synthetic}
+    broken = {name: share for name, share in synthetic.items() if share < 1.0}
+    for name, share in broken.items():
+        section.notes.append(f"{1 - share:.1%} of synthetic rows break the rule {name}, which every real row obeys.")
+    if broken and section.verdict == "good":
+        section.verdict = "fair"
 
 
 def _weigh_distance(fidelity_part, privacy_part, result) -> None:
