@@ -463,8 +463,12 @@ def _cmd_evaluate(args) -> None:
         from synthgan import TabularSynthesizer
 
         model = TabularSynthesizer.load(args.model, device="cpu")
+    _check_attack_options(args)
     real, synthetic = read_table(args.real), read_table(args.synthetic)
     holdout = read_table(args.holdout) if args.holdout else None
+    metadata = _read_metadata(args.metadata) if args.metadata else None
+    if args.secrets:
+        _check_secrets(args.secrets, real, metadata, args.real)
     report = evaluate(
         real,
         synthetic,
@@ -473,11 +477,14 @@ def _cmd_evaluate(args) -> None:
         sensitive=args.sensitive,
         task=args.task,
         minority=_parse_value(args.minority) if args.minority is not None else None,
-        metadata=_read_metadata(args.metadata) if args.metadata else None,
+        metadata=metadata,
         seed=args.seed,
         max_rows=args.max_rows,
         verbose=not args.quiet,
         model=model,
+        attacks=None if args.attacks == "none" else args.attacks,
+        secrets=args.secrets,
+        **({"shadow_budget_s": args.shadow_budget} if args.shadow_budget is not None else {}),
     )
     # render both before writing either, so a failure leaves no half set of outputs
     pages = [(args.output, report.html()), (args.json, report.to_json() + "\n")]
@@ -493,6 +500,53 @@ def _cmd_evaluate(args) -> None:
     written = [p for p, _ in pages if p is not None]
     if written:
         print("\nwritten: " + ", ".join(written))
+
+
+def _check_attack_options(args) -> None:
+    """Refuse privacy-attack options that cannot take effect, in the command's own terms."""
+    if args.secrets and not args.holdout:
+        raise ConfigError(
+            "--secrets needs --holdout: attribute inference compares training rows with real rows the "
+            "generator never saw"
+        )
+    if args.shadow_budget is not None:
+        if not math.isfinite(args.shadow_budget) or args.shadow_budget <= 0:
+            raise ConfigError(f"--shadow-budget {args.shadow_budget:g}: expected a number of seconds > 0")
+        if args.attacks != "thorough" or not args.model:
+            raise ConfigError(
+                "--shadow-budget applies to the shadow-model attack, which runs with --attacks thorough and "
+                "--model MODEL (the fitted model it refits)"
+            )
+
+
+def _check_secrets(secrets: list[str], real, metadata, source: str) -> None:
+    """Every --secrets column is a non-identifier column of the real table, named once."""
+    import difflib
+
+    from synthgan.schema import ColumnKind, detect_schema
+
+    columns = [str(c) for c in real.columns]
+    dupes = sorted({c for c in secrets if secrets.count(c) > 1})
+    if dupes:
+        raise ConfigError(f"--secrets: {listing(dupes)} listed more than once")
+    for name in secrets:
+        if name not in columns:
+            close = difflib.get_close_matches(name, columns, n=3)
+            hint = f"; did you mean {listing(close)}?" if close else f"; its columns: {listing(columns)}"
+            raise ConfigError(f"--secrets {name}: {source!r} has no column {name!r}{hint}")
+    schema = detect_schema(real, metadata)
+    for name in secrets:
+        if schema[name].kind is ColumnKind.ID:
+            raise ConfigError(
+                f"--secrets {name}: {name!r} was detected as an identifier column (unique per row), so there is "
+                f"nothing to infer; if it is not one, declare its kind with --metadata (e.g. "
+                f'{{"{name}": "categorical"}})'
+            )
+    if len(secrets) >= len([c for c in schema.columns if c.kind is not ColumnKind.ID]):
+        raise ConfigError(
+            f"--secrets {' '.join(secrets)}: every column is a secret, so the attacker knows nothing to guess "
+            "from; leave at least one other column out of --secrets"
+        )
 
 
 def _cmd_demo(args) -> None:
@@ -622,6 +676,10 @@ def _version() -> str:
 
         return __version__
 
+
+#: evaluate's shadow_budget_s default, for --shadow-budget's help (synthgan.privacy.attacks.SHADOW_BUDGET_S,
+#: not imported here: it pulls in torch; a test checks the two agree)
+_SHADOW_BUDGET_S = 300.0
 
 #: the help of --overwrite, per command
 _OVERWRITE = "replace outputs that already exist (without it an existing output is an error and is left as it was)"
@@ -779,7 +837,24 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-rows", type=int, default=5_000, help="rows per table for sdmetrics' quality report")
     ev.add_argument(
         "--model",
-        help="the tabular model file (.synth) that made the synthetic table: adds its training curves (default: none)",
+        help="the tabular model file (.synth) that made the synthetic table: adds its training curves, and with "
+        "--attacks thorough the shadow-model attack refits it (default: none)",
+    )
+    ev.add_argument(
+        "--attacks", choices=["fast", "thorough", "none"], default="fast",
+        help="membership inference attacks in the privacy section (they need --holdout): fast runs the "
+        "density-ratio and distance attacks on up to 2,000 members and non-members; thorough on up to 10,000, "
+        "plus the shadow-model attack when --model is given; none skips them",
+    )
+    ev.add_argument(
+        "--secrets", nargs="+", metavar="COLUMN",
+        help="columns an attacker might infer from a person's other columns (diagnosis income): attribute "
+        "inference in the privacy section; needs --holdout (default: none)",
+    )
+    ev.add_argument(
+        "--shadow-budget", type=float, default=None, metavar="SECONDS",
+        help="seconds the shadow-model attack's refits may take, with --attacks thorough and --model "
+        f"(default: {_SHADOW_BUDGET_S:g})",
     )
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=_cmd_evaluate)
