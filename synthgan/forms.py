@@ -12,8 +12,10 @@ keep their decimals. Text with leading zeros (``"02139"``) is a code, not a numb
 left alone.
 
 What cannot be carried faithfully is refused by name (:class:`~synthgan.errors.SchemaError`):
-datetimes in several time zones or offsets in one column (convert them to one zone first),
-Decimals with more significant digits than float64 holds (15).
+datetime objects in several time zones, ISO text mixing values with and without an offset,
+Decimals with more significant digits than float64 holds (15). ISO text with several
+offsets (one zone across daylight saving time) is modelled as UTC instants and written back
+with ``+00:00``, with a warning that says so.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
-from synthgan.errors import SchemaError
+from synthgan.errors import SchemaError, SynthGANWarning
 
 #: the forms; ``None`` on a column means its dtype is already canonical
 FORMS = ("date", "datetime", "iso", "decimal", "number_text")
@@ -61,6 +64,7 @@ class Form:
     offset: str = ""
     decimals: int = 0
     timestamps: bool = False
+    utc: bool = False  # "iso" text with several offsets, modelled as UTC instants
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -97,7 +101,7 @@ def detect_form(name, col: pd.Series) -> tuple[Form | None, pd.Series | None]:
     if all(issubclass(t, dt.datetime) for t in types):
         return _datetime_objects(name, col, values, types)
     if all(issubclass(t, dt.date) and not issubclass(t, dt.datetime) for t in types):
-        return Form("date"), pd.to_datetime(col)
+        return Form("date"), _to_datetime(name, col)
     if all(issubclass(t, decimal.Decimal) for t in types):
         return _decimals(name, col, values)
     if all(issubclass(t, str) for t in types):
@@ -119,13 +123,26 @@ def _datetime_objects(name, col, values, types) -> tuple[Form, pd.Series]:
             f"first, e.g. df[{name!r}] = pd.to_datetime(df[{name!r}], utc=True)"
         ])
     timestamps = all(issubclass(t, pd.Timestamp) for t in types)
-    return Form("datetime", timestamps=timestamps), pd.to_datetime(col)
+    return Form("datetime", timestamps=timestamps), _to_datetime(name, col)
+
+
+def _to_datetime(name, col: pd.Series) -> pd.Series:
+    try:
+        return pd.to_datetime(col)
+    except (ValueError, OverflowError) as exc:  # OutOfBoundsDatetime: outside 1677..2262
+        raise SchemaError([
+            f"column {name!r} holds dates outside the range pandas datetimes hold (1677-09-21 to 2262-04-11): {exc}; "
+            "convert them (e.g. to years as numbers) or declare the column categorical"
+        ]) from None
 
 
 def _decimals(name, col, values) -> tuple[Form, pd.Series]:
-    bad = [v for v in values if not v.is_finite()]
+    bad = [v for v in values if not v.is_finite() and not v.is_nan()]
     if bad:
         raise SchemaError([f"column {name!r} holds non-finite Decimals ({bad[0]!r}); replace them with None"])
+    values = values[[v.is_finite() for v in values]]  # Decimal('NaN') is missing
+    if len(values) == 0:
+        return None, None
     exponents = np.array([v.as_tuple().exponent for v in values], dtype=np.int64)
     decimals = int(max(0, -exponents.min()))
     digits = max(len(v.as_tuple().digits) for v in values)
@@ -134,28 +151,37 @@ def _decimals(name, col, values) -> tuple[Form, pd.Series]:
             f"column {name!r} holds Decimals with {digits} significant digits; float64 keeps {FLOAT_DIGITS}, so "
             "they cannot be generated faithfully: round them (or declare the column categorical) first"
         ])
-    return Form("decimal", decimals=decimals), col.map(lambda v: np.nan if v is None else float(v)).astype("float64")
+    return Form("decimal", decimals=decimals), col.map(lambda v: np.nan if pd.isna(v) else float(v)).astype("float64")
 
 
 def _iso(name, col, text: pd.Series) -> tuple[Form, pd.Series]:
     parts = text.str.extract(_ISO)
     offsets = set(parts["offset"].fillna(""))
+    utc = False
     if len(offsets) > 1:
         shown = ", ".join(sorted(o or "none" for o in offsets))
-        raise SchemaError([
-            f"column {name!r} holds ISO datetimes with several UTC offsets ({shown}); convert them to one "
-            f"zone first, e.g. df[{name!r}] = pd.to_datetime(df[{name!r}], utc=True)"
-        ])
+        if "" in offsets:  # some values name no offset: which instant they mean is unknown
+            raise SchemaError([
+                f"column {name!r} mixes ISO datetimes with and without a UTC offset ({shown}); give every value "
+                f"an offset or none, e.g. df[{name!r}] = pd.to_datetime(df[{name!r}], utc=True)"
+            ])
+        # one zone across daylight saving time, say: the instants are kept, written back in UTC
+        warnings.warn(
+            f"column {name!r} holds ISO datetimes with several UTC offsets ({shown}): it is modelled as UTC "
+            "instants and written back with the offset +00:00",
+            SynthGANWarning, stacklevel=4,
+        )
+        offsets, utc = {"+00:00"}, True
     (offset,) = offsets
     has_time = parts["sep"].notna()
     sep = parts.loc[has_time, "sep"].mode().iloc[0] if has_time.any() else ""
     seconds = bool(parts["sec"].notna().any())
     fraction = int(parts["frac"].fillna("").str.len().max())
     try:
-        canonical = pd.to_datetime(col, format="ISO8601")
+        canonical = pd.to_datetime(col, format="ISO8601", utc=utc)
     except (ValueError, OverflowError) as exc:
         raise SchemaError([f"column {name!r} looks like ISO dates but does not parse as dates: {exc}"]) from None
-    return Form("iso", sep=sep, seconds=seconds, fraction=fraction, offset=offset), canonical
+    return Form("iso", sep=sep, seconds=seconds, fraction=fraction, offset=offset, utc=utc), canonical
 
 
 def to_canonical(values: pd.Series, form: Form | None, name=None) -> pd.Series:
@@ -172,12 +198,12 @@ def to_canonical(values: pd.Series, form: Form | None, name=None) -> pd.Series:
             if pd.api.types.is_datetime64_any_dtype(values):
                 return values
             if form.kind == "iso":
-                return pd.to_datetime(values, format="ISO8601")
+                return pd.to_datetime(values, format="ISO8601", utc=form.utc)
             return pd.to_datetime(values)
         if pd.api.types.is_float_dtype(values):
             return values
         if form.kind == "decimal":
-            return values.map(lambda v: np.nan if v is None or v is pd.NA else float(v)).astype("float64")
+            return values.map(lambda v: np.nan if pd.isna(v) else float(v)).astype("float64")
         return pd.to_numeric(values).astype("float64")
     except (ValueError, TypeError, decimal.InvalidOperation) as exc:
         raise SchemaError([f"column {name!r} was fitted as {form.kind} values but holds {values.dtype}: {exc}"]) from None

@@ -74,7 +74,7 @@ def read_table(path: str | os.PathLike, *, table: str | None = None) -> pd.DataF
         if suffix == ".jsonl":
             # dtype=False: a JSON string stays a string ("02139" is not the number 2139);
             # convert_dates=False: no column is turned into dates for its name alone
-            return _parse_iso_dates(pd.read_json(path, lines=True, dtype=False, convert_dates=False))
+            return pd.read_json(path, lines=True, dtype=False, convert_dates=False)
     except InputFileError:
         raise
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
@@ -100,7 +100,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     _keep_leading_zeros(df, path, options)
     if sep != ",":
         _decimal_commas(df)
-    return _parse_iso_dates(df)
+    return df  # ISO date text stays text: synthgan.forms models it as dates and writes the same layout back
 
 
 def _delimiter(path: Path) -> str:
@@ -165,22 +165,6 @@ def _decimal_commas(df: pd.DataFrame) -> None:
         if text.str.match(_DECIMAL_COMMA).all():
             numbers = col.str.strip().str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
             df.isetitem(i, pd.to_numeric(numbers))
-
-
-def _parse_iso_dates(df: pd.DataFrame) -> pd.DataFrame:
-    pattern = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
-    for name in df.columns:
-        col = df[name]
-        if col.dtype != object:
-            continue
-        text = col.dropna()
-        if len(text) and text.astype(str).str.match(pattern).all():
-            try:
-                offsets = text.astype(str).str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$").any()
-                df[name] = pd.to_datetime(col, format="ISO8601", utc=bool(offsets))
-            except (ValueError, TypeError):
-                pass  # not one consistent datetime column after all: stays text
-    return df
 
 
 def write_table(

@@ -206,7 +206,16 @@ def validate_table(df: pd.DataFrame) -> None:
         col = df[name]
         if isinstance(col, pd.DataFrame):
             continue  # duplicate name, reported above
-        if pd.api.types.is_complex_dtype(col):
+        if isinstance(col.dtype, pd.ArrowDtype) and not (
+            pd.api.types.is_string_dtype(col) or pd.api.types.is_bool_dtype(col)
+            or pd.api.types.is_integer_dtype(col) or pd.api.types.is_float_dtype(col)
+        ):
+            problems.append(
+                f"column {name!r} has the pyarrow-backed dtype {col.dtype}: read the table without "
+                "dtype_backend='pyarrow' (or convert the column with .astype(object) for decimals, "
+                "pd.to_datetime(...) for dates) first"
+            )
+        elif pd.api.types.is_complex_dtype(col):
             problems.append(
                 f"column {name!r} holds complex numbers: split them into real and imaginary columns"
             )
@@ -219,7 +228,7 @@ def validate_table(df: pd.DataFrame) -> None:
                     "(learned as missing) or a finite number"
                 )
         elif col.dtype == object:
-            types = {type(v) for v in col.dropna()}
+            types = {str if issubclass(t, str) else t for t in {type(v) for v in col.dropna()}}  # np.str_ is text
             numbers = {int, float, np.int64, np.float64}
             same_family = all(issubclass(t, dt.datetime) for t in types) or all(
                 issubclass(t, decimal.Decimal) for t in types
@@ -284,8 +293,62 @@ def detect_kind(name: str, col: pd.Series) -> ColumnKind:
             return ColumnKind.ID
         return ColumnKind.INTEGER if integer else ColumnKind.CONTINUOUS
     if _looks_like_id(name, col, non_null, False):
+        _refuse_disguised_values(name, non_null)
         return ColumnKind.ID
     return ColumnKind.CATEGORICAL
+
+
+#: text layouts that are dates, times or formatted numbers, not identifiers: an identifier
+#: generator would make impossible values of them ('59/83/9485', '$7,197.56')
+_DISGUISED = (
+    ("dates in a non-ISO layout", r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}(?:[ T].*)?|\d{4}-\d{2}|\d{8}T\d{4,6}.*|"
+     r"(?i:.*\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b.*\d{4}.*)",
+     "convert them with pd.to_datetime(df[{name!r}], format=...) (ISO 8601 text is read as dates)"),
+    ("times of day", r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s?[AaPp][Mm])?",
+     "convert them to numbers (e.g. seconds after midnight) or declare the column categorical"),
+    ("numbers written with formatting", r"[(\s]*[-+\u2212]?[$\u20ac\u00a3\u00a5]?\s?[\d,.\s']+(?:[eE][-+]?\d+)?\s?%?[)\s]*",
+     "convert them with pd.to_numeric after removing the formatting (currency signs, thousands separators)"),
+)
+
+
+def _parses_as(what: str, text: pd.Series) -> bool:
+    """Whether every value really is what its layout suggests: '123-45-6789' has a date's
+    shape but is no date, '192.168.1.1' a number's but is no number."""
+    import warnings
+
+    sample = text.iloc[:2000]
+    if what.startswith("dates"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+        return bool(parsed.notna().all())
+    if what.startswith("numbers"):
+        bare = sample.str.replace(r"[$\u20ac\u00a3\u00a5,\s'()%]", "", regex=True).str.replace("\u2212", "-")
+        return bool(pd.to_numeric(bare, errors="coerce").notna().all())
+    return True
+
+
+def _refuse_disguised_values(name, values: pd.Series) -> None:
+    """A mostly-distinct text column would be an identifier; refuse it by name when its values
+    are really dates, times or numbers (``DataError``), rather than generate look-alikes."""
+    if not all(isinstance(v, str) for v in values.iloc[:1000]):
+        if any(isinstance(v, dt.time) for v in values.iloc[:1000]):
+            raise SchemaError([
+                f"column {name!r} holds times of day (datetime.time): convert them to numbers (e.g. seconds "
+                "after midnight) or declare the column categorical with metadata"
+            ])
+        return
+    text = values.astype(str).str.strip()
+    if not text.str.contains(r"\d").all() or text.str.fullmatch(r"\d+").all():
+        return  # bare digit strings reaching here have leading zeros: codes (zip, account), kept as ids
+    for what, pattern, fix in _DISGUISED:
+        if text.str.fullmatch(pattern).all() and _parses_as(what, text):
+            raise SchemaError([
+                f"column {name!r} holds {what} (e.g. {_examples(values.unique())}), not identifiers: "
+                + fix.format(name=name)
+                + " (or declare its kind with metadata, e.g. {name!r: 'categorical'})".replace("name!r", repr(name))
+            ])
+
 
 
 def detect_schema(df: pd.DataFrame, metadata: "Metadata | dict | None" = None) -> Schema:

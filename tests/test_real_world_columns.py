@@ -105,9 +105,25 @@ def test_several_time_zones_in_one_column_are_refused_by_name():
                       dtype=object)
     with pytest.raises(SchemaError, match=r"'when'.*several time zones"):
         detect_schema(pd.DataFrame({"when": mixed}))
-    offsets = pd.Series(["2020-01-01T10:00:00+01:00", "2020-07-01T10:00:00+02:00"] * 20)
-    with pytest.raises(SchemaError, match=r"'local'.*several UTC offsets.*utc=True"):
-        detect_schema(pd.DataFrame({"local": offsets}))
+    half = pd.Series(["2020-01-01T10:00:00+01:00", "2020-07-01T10:00:00"] * 20)
+    with pytest.raises(SchemaError, match=r"'local'.*with and without a UTC offset.*utc=True"):
+        detect_schema(pd.DataFrame({"local": half}))
+
+
+def test_iso_text_across_daylight_saving_is_kept_as_utc_instants_with_a_warning():
+    from synthgan.errors import SynthGANWarning
+
+    rng = np.random.default_rng(15)
+    instants = _seconds(rng).tz_localize("UTC")
+    local = instants.tz_convert("Europe/Paris")  # +01:00 in winter, +02:00 in summer
+    text = pd.Series(local.strftime("%Y-%m-%dT%H:%M:%S%z")).str.replace(r"(\d\d)$", r":\1", regex=True)
+    df = pd.DataFrame({"seen": text, "x": rng.normal(size=N)})
+    with pytest.warns(SynthGANWarning, match=r"'seen'.*several UTC offsets.*\+00:00"):
+        synth = _fit(df)
+    out = synth.sample(300)["seen"]
+    assert out.str.endswith("+00:00").all()
+    got = pd.to_datetime(out, format="ISO8601")
+    assert got.min() >= instants.min() and got.max() <= instants.max()
 
 
 def test_parquet_date32_and_timestamps_through_the_cli(tmp_path):
@@ -277,3 +293,54 @@ def test_evaluate_compares_date_and_decimal_forms():
     report = evaluate(real=df, synthetic=synth.sample(N), verbose=False).to_dict()
     fidelity = json.dumps([s for s in report["sections"] if s["key"] == "fidelity"], default=str)
     assert '"day"' in fidelity and '"amount"' in fidelity
+
+
+def test_the_identifier_generator_keeps_constant_prefixes_and_widens_zero_padding():
+    from synthgan.tabular.encoders import IdentifierGenerator
+
+    rng = np.random.default_rng(16)
+    hexes = pd.Series([f"0x{v:08x}" for v in rng.integers(0, 2**32, 300)])
+    phones = pd.Series([f"+1-555-{v:04d}" for v in rng.choice(10_000, 300, replace=False)])
+    counters = pd.Series([f"CUST-{i:05d}" for i in range(300)])
+    gen = np.random.default_rng(0)
+    assert pd.Series(IdentifierGenerator().fit(hexes).generate(500, gen)).str.fullmatch(r"0x[0-9a-f]{8}").all()
+    assert pd.Series(IdentifierGenerator().fit(phones).generate(500, gen)).str.fullmatch(r"\+1-555-\d{4}").all()
+    made = IdentifierGenerator().fit(counters).generate(2_000, gen)
+    assert len(set(made)) == 2_000 and pd.Series(made).str.fullmatch(r"CUST-\d{5}").all()
+
+
+@pytest.mark.parametrize("values,what", [
+    (lambda ts, rng: ts.strftime("%m/%d/%Y %H:%M"), "dates in a non-ISO layout"),
+    (lambda ts, rng: ts.strftime("%d.%m.%Y %H:%M:%S"), "dates in a non-ISO layout"),
+    (lambda ts, rng: ts.strftime("%H:%M:%S"), "times of day"),
+    (lambda ts, rng: [f"${v:,.2f}" for v in rng.gamma(2, 800, N)], "numbers written with formatting"),
+    (lambda ts, rng: [f"{v:.3e}" for v in rng.gamma(2, 800, N)], "numbers written with formatting"),
+])
+def test_distinct_text_that_is_dates_times_or_numbers_is_refused_not_made_up(values, what):
+    rng = np.random.default_rng(17)
+    ts = pd.Timestamp("2000-01-01") + pd.to_timedelta(rng.choice(20 * 365 * 86_400, N, replace=False), unit="s")
+    df = pd.DataFrame({"v": values(ts, rng), "x": rng.normal(size=N)})
+    with pytest.raises(SchemaError, match=rf"'v' holds {what}"):
+        detect_schema(df)
+    # identifiers that only look a bit like them stay identifiers
+    ids = pd.DataFrame({"ssn": [f"{a}-{b}-{c}" for a, b, c in zip(rng.integers(100, 999, N), rng.integers(10, 99, N),
+                                                                   rng.integers(1000, 9999, N))]})
+    assert detect_schema(ids)["ssn"].kind is ColumnKind.ID
+
+
+def test_a_category_seen_in_few_rows_is_never_held_out_for_validation():
+    rng = np.random.default_rng(18)
+    df = pd.DataFrame({"kind": ["unicorn"] + list(rng.choice(["a", "b"], 499)), "x": rng.normal(size=500)})
+    for seed in range(5):
+        synth = TabularSynthesizer(epochs=1, seed=seed, verbose=False).fit(df)
+        assert "unicorn" in synth.transformer_.encoders["kind"].categories
+
+
+def test_decimal_columns_with_pd_na_and_dates_beyond_pandas_range():
+    values = [decimal.Decimal("1.25"), decimal.Decimal("3.50")] * 100
+    values[0], values[1] = pd.NA, decimal.Decimal("NaN")
+    schema = detect_schema(pd.DataFrame({"v": values}))
+    assert schema["v"].form.kind == "decimal" and schema["v"].missing_rate == pytest.approx(0.01)
+    far = pd.DataFrame({"d": [dt.date(9999, 1, 1) - dt.timedelta(days=i) for i in range(100)]})
+    with pytest.raises(SchemaError, match=r"'d' holds dates outside the range"):
+        detect_schema(far)

@@ -6,8 +6,9 @@ can score higher than a clean one. These checks name every such column and say w
 wrong, so the fidelity verdict and score can count it:
 
 - unusable (verdict "poor", shape score 0): all missing, a single value where the real
-  column varies, or values of another type (numbers held as text, text in a numeric column,
-  numbers in a date column);
+  column varies, values of another type (numbers held as text, text in a numeric column,
+  numbers in a date column), or at least half the values far outside the real range or in
+  categories the real column never had;
 - suspicious (verdict at most "fair"): values far outside the real range, categories the
   real column never had, fractions in an integer column, a missing rate far from the real
   one.
@@ -42,6 +43,8 @@ FAR_MARGIN = 0.10
 OUT_OF_RANGE_SHARE = 0.01
 #: a missing rate may differ from the real one by this much, plus three standard errors
 MISSING_TOLERANCE = 0.05
+#: a share of rows out of range (or in unseen categories) at which a column is unusable: "poor"
+MOSTLY_WRONG = 0.5
 #: distinct offending values quoted in a message
 EXAMPLES = 3
 
@@ -58,7 +61,9 @@ class ColumnProblem:
 
     @property
     def unusable(self) -> bool:
-        return self.kind in UNUSABLE
+        # most values out of the real range or in categories the real column never had: as
+        # unusable as a column of the wrong type
+        return self.kind in UNUSABLE or (self.kind in (OUT_OF_RANGE, UNSEEN) and self.share >= MOSTLY_WRONG)
 
 
 def show(value) -> str:

@@ -8,6 +8,7 @@ the decoded rows (bounded rejection sampling).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,9 +47,9 @@ class Condition:
 
 def _normal(value) -> str:
     """What a value and a category are compared by when they are not equal: their text,
-    stripped and case-folded, on both sides (so CLI text ``1`` finds the number 1 and
+    Unicode-normalised (NFC), stripped and case-folded, on both sides (so CLI text ``1`` finds the number 1 and
     ``male`` finds ``' Male'``)."""
-    return str(value).strip().casefold()
+    return unicodedata.normalize("NFC", str(value)).strip().casefold()
 
 
 def _match(value, categories: list, column: str) -> object:

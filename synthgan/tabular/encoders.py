@@ -386,7 +386,20 @@ class IdentifierGenerator:
             length = int(text.str.len().mode().iloc[0])
             same = text[text.str.len() == length].to_numpy(dtype=f"U{max(length, 1)}")
             chars = same.view("U1").reshape(len(same), -1) if length else np.empty((len(same), 0))
-            self.alphabets = [_widen(set(chars[:, i])) for i in range(length)]
+            seen = [set(chars[:, i]) for i in range(length)]
+            self.alphabets = [_widen(s) for s in seen]
+            # zero padding: a constant digit in a run of digit positions where some digit varies
+            # is part of a number ('CUST-00017'); a lone constant digit is a prefix ('0x', '+1-')
+            digit = [s <= set("0123456789") for s in seen]
+            start = 0
+            while start < length:
+                end = start
+                while end < length and digit[end]:
+                    end += 1
+                if end > start and any(len(seen[i]) > 1 for i in range(start, end)):
+                    for i in range(start, end):
+                        self.alphabets[i] = "0123456789"
+                start = end + 1
         return self
 
     def generate(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -426,7 +439,7 @@ class IdentifierGenerator:
 def _widen(seen: set[str]) -> str:
     """The alphabet one id position draws from (see :class:`IdentifierGenerator`)."""
     for alphabet in ("0123456789", "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"):
-        if seen <= set(alphabet) and (len(seen) > 1 or alphabet[0] == "0"):
+        if seen <= set(alphabet) and len(seen) > 1:  # one character seen: a constant (prefix), kept
             return alphabet
     return "".join(sorted(seen))
 

@@ -8,7 +8,7 @@ never a ``KeyError`` from deep inside. Entries a newer writer adds are allowed.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from synthgan.training import HistoryState
 
@@ -32,8 +32,8 @@ class TransformerState(BaseModel):
     gmm_subsample: int
     enforce_bounds: bool
     continuous_encoding: str = "mixture"
-    decimals: dict[str, int | None] = {}
-    steps: dict[str, int] = {}
+    decimals: dict[str, int | None]
+    steps: dict[str, int]
     int_bounds: dict[str, list[int]] = {}
     columns: list[ColumnState] = Field(alias="schema")  # "schema" would shadow BaseModel.schema
     encoders: list[dict]
@@ -60,3 +60,19 @@ class TabularModelState(BaseModel):
     exact_index: ExactIndexState | None = None
     constraints: dict | list | None = None  # synthgan.constraints.ConstraintSet.to_json()
     user_schema: list[ColumnState] | None = None  # the user's columns when constraints reshape them
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TabularModelState":
+        # a model without DP keeps the hashes of its training rows: without them sample() would
+        # release copies of training rows silently
+        if self.privacy is None and self.exact_index is None:
+            raise ValueError("exact_index is required for a model trained without dp (the exact-match check)")
+        names = {c.name for c in self.transformer.columns}
+        if self.target is not None and self.target not in names:
+            raise ValueError(f"target {self.target!r} is not a column of the model")
+        missing = [f for f in self.fairness if f not in names]
+        if missing:
+            raise ValueError(f"fairness columns {missing} are not columns of the model")
+        if (self.constraints is None) != (self.user_schema is None):
+            raise ValueError("constraints and user_schema come together")
+        return self

@@ -837,8 +837,25 @@ def _validation_split(
         held = np.sort(np.concatenate(held))
     else:
         held = np.sort(rng.permutation(len(data))[:n_val])
+    if schema is not None:  # a category seen in few rows must stay one the model learns
+        held = held[~_rare_category_rows(data, schema)[held]]
     kept = np.setdiff1d(np.arange(len(data)), held)
     return data.iloc[kept].reset_index(drop=True), data.iloc[held].reset_index(drop=True)
+
+
+#: rows holding a category seen fewer times than this are never held out for validation
+RARE_CATEGORY_ROWS = 5
+
+
+def _rare_category_rows(data: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """Rows holding a value of a discrete column that occurs fewer than RARE_CATEGORY_ROWS times."""
+    rare = np.zeros(len(data), dtype=bool)
+    for col in schema.columns:
+        if col.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN) and col.name in data.columns:
+            codes, uniques = pd.factorize(data[col.name].astype(object), use_na_sentinel=False)
+            counts = np.bincount(codes, minlength=len(uniques))
+            rare |= counts[codes] < RARE_CATEGORY_ROWS
+    return rare
 
 
 def _check_target(target: str | None, schema: Schema, fairness: tuple[str, ...] = ()) -> None:
