@@ -130,7 +130,7 @@ def sample_to_parquet(
     started, done_before = time.perf_counter(), manifest.rows
     stream = RowStream(synth, plan, n - done_before, manifest.parts[-1].end if manifest.parts else (0, 0))
     schema = _part_schema(folder / manifest.parts[0].file) if manifest.parts else None
-    with _bar(n, done_before, verbose, "sample_to_parquet") as bar:
+    with _bar(n, done_before, verbose, f"sampling {n:,} rows to {Path(folder).name}/") as bar:
         while manifest.rows < n:
             start = stream.position
             chunk = stream.take(min(chunk_rows, n - manifest.rows), bar)
@@ -177,7 +177,7 @@ def sample_to_file(
     n, chunk_rows, plan = _start(synth, n, chunk_rows, seed, conditions, privacy, block_rows)
     started = time.perf_counter()
     stream = RowStream(synth, plan, n)
-    with atomic_path(path) as tmp, _bar(n, 0, verbose, "sample_to_file") as bar:
+    with atomic_path(path) as tmp, _bar(n, 0, verbose, f"sampling {n:,} rows to {Path(path).name}") as bar:
         if suffix in (".parquet", ".pq"):
             _stream_parquet(tmp, stream, n, chunk_rows, bar, synth)
         else:
