@@ -32,7 +32,24 @@ def _labels_of(series: pd.Series, labels: list, owner: str) -> np.ndarray:
     return idx
 
 
-class FixedCombinations(Constraint):
+class _ColumnGroup(Constraint):
+    """A rule over a group of at least two columns, given as ``columns``."""
+
+    def __init__(self, columns):
+        self.columns_arg = columns
+
+    @property
+    def columns(self) -> tuple:
+        return tuple(self.columns_arg) if isinstance(self.columns_arg, (list, tuple)) else (self.columns_arg,)
+
+    def params(self) -> dict:
+        return {"columns": list(self.columns)}
+
+    def _check_params(self) -> None:
+        check_column_names(self.name, "columns", self.columns_arg, 2)
+
+
+class FixedCombinations(_ColumnGroup):
     """Only the combinations of ``columns`` seen in the training table occur.
 
     Missing values are a value like any other: a combination holding a missing value is
@@ -44,22 +61,9 @@ class FixedCombinations(Constraint):
     combination raises ConstraintError naming its rows.
     """
 
-    def __init__(self, columns):
-        self.columns_arg = columns
-
-    @property
-    def columns(self) -> tuple:
-        return tuple(self.columns_arg) if isinstance(self.columns_arg, (list, tuple)) else (self.columns_arg,)
-
     @property
     def rule(self) -> str:
         return f"({', '.join(map(str, self.columns))}) is a combination seen in training"
-
-    def params(self) -> dict:
-        return {"columns": list(self.columns)}
-
-    def _check_params(self) -> None:
-        check_column_names(self.name, "columns", self.columns_arg, 2)
 
     def validate(self, df: pd.DataFrame) -> None:
         self._check_params()
@@ -149,7 +153,7 @@ class FixedCombinations(Constraint):
         self._finish(())
 
 
-class OneHot(Constraint):
+class OneHot(_ColumnGroup):
     """On every row exactly one of ``columns`` is 1 (or True) and the others 0 (False).
 
     A missing flag breaks the rule (one-hot flags have no missing values; fill or drop them
@@ -159,22 +163,9 @@ class OneHot(Constraint):
     column's name.
     """
 
-    def __init__(self, columns):
-        self.columns_arg = columns
-
-    @property
-    def columns(self) -> tuple:
-        return tuple(self.columns_arg) if isinstance(self.columns_arg, (list, tuple)) else (self.columns_arg,)
-
     @property
     def rule(self) -> str:
         return f"exactly one of {list(self.columns)} is 1, the others 0"
-
-    def params(self) -> dict:
-        return {"columns": list(self.columns)}
-
-    def _check_params(self) -> None:
-        check_column_names(self.name, "columns", self.columns_arg, 2)
 
     def _check_table(self, df: pd.DataFrame) -> None:
         super()._check_table(df)
