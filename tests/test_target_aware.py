@@ -164,30 +164,3 @@ def test_fairness_needs_discrete_columns_and_a_target():
         TabularSynthesizer(**FAST).fit(df, target="income", fairness=["hours"])
     with pytest.raises(ConfigError, match="target="):
         TabularSynthesizer(**FAST).fit(df, fairness=["sex"])
-
-
-def test_quick_utility_scores_a_faithful_table_high_and_a_shuffled_target_at_chance():
-    from synthgan.schema import detect_schema
-    from synthgan.tabular.transformer import TableTransformer
-    from synthgan.tabular.validation import quick_utility
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=2_000)
-    df = pd.DataFrame({"x": x, "noise": rng.normal(size=2_000), "y": np.where(x + 0.3 * rng.normal(size=2_000) > 0, "yes", "no")})
-    real, synthetic = df.iloc[:1_000].reset_index(drop=True), df.iloc[1_000:].reset_index(drop=True)
-    tt = TableTransformer().fit(real, detect_schema(real), rng)
-    assert quick_utility(real, synthetic, tt, "y") > 0.95
-    # rows whose target follows the opposite rule teach the opposite: AUC far below 0.5
-    inverted = synthetic.assign(y=np.where(synthetic["y"] == "yes", "no", "yes"))
-    assert quick_utility(real, inverted, tt, "y") < 0.05
-    assert quick_utility(real, synthetic.assign(y="yes"), tt, "y") is None  # one class: nothing to score
-
-
-def test_a_target_aware_fit_selects_its_epoch_on_quality_and_utility():
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=600)
-    df = pd.DataFrame({"x": x, "y": np.where(x > 0, "yes", "no")})
-    synth = TabularSynthesizer(epochs=4, seed=0, verbose=False).fit(df, target="y")
-    assert "quick_utility" in synth.history_.selection["score"]
-    plain = TabularSynthesizer(epochs=4, seed=0, verbose=False).fit(df)
-    assert "quick_utility" not in plain.history_.selection["score"]

@@ -30,7 +30,7 @@ from synthgan.tabular.model import CTGANModel, Target
 from synthgan.tabular.model_state import TabularModelState
 from synthgan.tabular.sampler import ConditionSampler
 from synthgan.tabular.transformer import TableTransformer
-from synthgan.tabular.validation import quick_quality, quick_utility
+from synthgan.tabular.validation import quick_quality
 from synthgan.training import Precision, Selection, TrainingHistory, resolve_device, seeded, train
 
 MODEL_KIND = "tabular"
@@ -342,19 +342,10 @@ class TabularSynthesizer(Synthesizer):
         schema = self.transformer_.schema
         seed = 0 if config.seed is None else config.seed
 
-        target = self._target_name
-        utility = target is not None and schema[target].kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
-
         def score() -> float:
             gen = self._new_generator(seed + 1)  # the same noise every time: scores differ by the weights only
             synthetic = self._draw_model(n_draw, None, gen, np.random.default_rng(seed + 1))
-            quality = quick_quality(rows, synthetic, schema).score
-            if not utility:
-                return quality
-            # a target-aware fit is for a downstream model: half the score is how well a model
-            # trained on the synthetic rows predicts the target of the real validation rows
-            auc = quick_utility(rows, synthetic, self.transformer_, target)
-            return quality if auc is None else (quality + auc) / 2
+            return quick_quality(rows, synthetic, schema).score
 
         net = self.model_.sampling_net
         return Selection(
@@ -367,9 +358,7 @@ class TabularSynthesizer(Synthesizer):
             # score sat at 0.79 from epoch 24 to 96 of 300, then rose to 0.86): no early stop
             # in the first half of the planned run
             min_epochs=budget.epochs // 2,
-            info={"score": "quick_quality (sdmetrics-style shapes and pair trends)" + (
-                      f", averaged with quick_utility (TSTR ROC AUC of a logistic regression for {target!r})"
-                      if utility else ""), "validation_rows": len(rows),
+            info={"score": "quick_quality (sdmetrics-style shapes and pair trends)", "validation_rows": len(rows),
                   "synthetic_rows": n_draw},
         )
 

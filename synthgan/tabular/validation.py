@@ -146,37 +146,3 @@ def quick_quality(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -
     shape = float(np.mean(shapes)) if shapes else 1.0
     pair = float(np.mean(pairs)) if pairs else shape
     return QuickQuality(shape, pair)
-
-
-def quick_utility(real: pd.DataFrame, synthetic: pd.DataFrame, transformer, target: str) -> float | None:
-    """Train on synthetic, test on real, in milliseconds: ROC AUC (macro one-vs-rest for more
-    than two classes) of a logistic regression fitted on ``synthetic`` and scored on ``real``,
-    both encoded by the model's own ``transformer`` (normal scores and one-hot), the target's
-    outputs left out. None when either table has fewer than two classes of ``target``. A
-    cheap stand-in for the report's TSTR, for choosing the best epoch of a target-aware fit.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-
-    y_syn, y_real = synthetic[target].astype(str).to_numpy(), real[target].astype(str).to_numpy()
-    classes = np.unique(y_real)
-    if len(np.unique(y_syn)) < 2 or len(classes) < 2:
-        return None
-    layout = transformer.layout
-    keep = np.concatenate([np.arange(s.start, s.end) for s in layout.spans if s.column != target] or [[]])
-    keep = keep.astype(np.int64)
-    rng = np.random.default_rng(0)
-    x_syn = transformer.transform(synthetic, rng)[:, keep]
-    x_real = transformer.transform(real, rng)[:, keep]
-    model = LogisticRegression(max_iter=300).fit(x_syn, y_syn)
-    proba = model.predict_proba(x_real)
-    known = [c for c in classes if c in model.classes_]
-    if len(known) < 2:
-        return None
-    columns = [list(model.classes_).index(c) for c in known]
-    mask = np.isin(y_real, known)
-    if len(known) == 2:
-        return float(roc_auc_score(y_real[mask] == known[1], proba[mask][:, columns[1]]))
-    scores = proba[mask][:, columns]
-    scores = scores / scores.sum(axis=1, keepdims=True)
-    return float(roc_auc_score(y_real[mask], scores, multi_class="ovr", labels=known))
