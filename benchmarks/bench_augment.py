@@ -63,6 +63,8 @@ SMOKE_EPOCHS = 2
 TEST_SIZE = 0.3
 THIN_SHARE = 0.10  # breast cancer: malignant rows as a share of the thinned table
 MIN_GROUP_ROWS = 30
+#: the sensitive columns of the --fairness arm (Adult only): conditioned on jointly with the target
+FAIRNESS_COLUMNS = ("sex", "race")
 MISSING = "<missing>"  # missing categorical values become this category, for every arm alike
 TABLE_NAMES = ("fraud", "adult", "breast_cancer")
 ARMS = ("real", "random", "smote", "synthgan", "ctgan")
@@ -439,19 +441,21 @@ def rate_gap(frame: pd.DataFrame, group: str, target: str, positive) -> dict:
 
 def tstr_generate(model: str, train: pd.DataFrame, t: dict, args) -> tuple[pd.DataFrame, dict]:
     target = t["target"]
-    if model == "synthgan":
+    if model in ("synthgan", "synthgan_fair"):
         import synthgan
 
         kwargs = {"epochs": args.smoke_epochs} if args.smoke else {}
         synth = synthgan.TabularSynthesizer(seed=args.seed, verbose=False, **kwargs)
+        fairness = list(FAIRNESS_COLUMNS) if model == "synthgan_fair" else None
         start = time.perf_counter()
-        synth.fit(train, target=target)
+        synth.fit(train, target=target, fairness=fairness)
         fit_s = time.perf_counter() - start
         start = time.perf_counter()
         rows = synth.sample(len(train))
         info = {"call": f"TabularSynthesizer(seed={args.seed}, verbose=False"
                         + (f", epochs={args.smoke_epochs}" if args.smoke else "")
-                        + ").fit(train, target=target).sample(len(train))"}
+                        + ").fit(train, target=target" + (f", fairness={fairness}" if fairness else "")
+                        + ").sample(len(train))"}
     else:
         from ctgan import CTGAN
 
@@ -652,11 +656,12 @@ def render(state: dict) -> str:
     trows = []
     for name in tables:
         real = state["cells"].get(f"{name}/tstr/real", {})
-        for model in ("real", "synthgan", "ctgan"):
+        for model in ("real", "synthgan", "synthgan_fair", "ctgan"):
             c = state["cells"].get(f"{name}/tstr/{model}")
             if c is None:
                 continue
-            label = {"real": "real rows (TRTR)", "synthgan": "synthgan", "ctgan": "CTGAN"}[model]
+            label = {"real": "real rows (TRTR)", "synthgan": "synthgan", "ctgan": "CTGAN",
+                     "synthgan_fair": f"synthgan, fairness={list(FAIRNESS_COLUMNS)}"}[model]
             if c.get("status") != "done":
                 trows.append([name, label, f"error: {c.get('error', '')[:100]}"] + [""] * 5)
                 continue
@@ -729,6 +734,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--smoke", action="store_true",
                    help=f"{SMOKE_EPOCHS} epochs for every generator: checks the script, never results (recorded)")
     p.add_argument("--no-tstr", action="store_true", help="skip the TSTR / fairness part")
+    p.add_argument("--fairness", action="store_true",
+                   help=f"Adult: also a TSTR arm fitted with fairness={list(FAIRNESS_COLUMNS)} (joint conditioning)")
     p.add_argument("--no-cv", action="store_true",
                    help="skip the cross-validated arms (only TSTR / fairness for the --arms generators)")
     C.add_output_args(p, DEFAULT_JSON, SMOKE_JSON)
@@ -791,8 +798,11 @@ def main(argv=None) -> None:
         if args.no_tstr:
             continue
         train, test = C.split(t["frame"], t["target"], args.test_size, args.seed)
-        for model in ["real"] + [m for m in ("synthgan", "ctgan") if m in args.arms or
-                                 (m == "synthgan" and "synthgan" in state["not_run"])]:
+        models = ["real"] + [m for m in ("synthgan", "ctgan") if m in args.arms or
+                             (m == "synthgan" and "synthgan" in state["not_run"])]
+        if args.fairness and name == "adult":
+            models.append("synthgan_fair")
+        for model in models:
             key = f"{name}/tstr/{model}"
             if state["cells"].get(key, {}).get("status") == "done":
                 continue
