@@ -28,20 +28,20 @@ DEMO_OUTPUTS = (
 #: environment variables through which a user sets the CPU threads; when one is set, the demo keeps it
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
-# Stage estimates, from one run on a 2-core x86 CPU with 1 torch thread while other work kept
-# the machine busy (load average 3.5): 4 min 24 s in all. A quiet machine is faster, so the
-# estimates err long; the tabular fits are estimated at their full step budget, and early
-# stopping often ends them sooner.
+# Stage estimates, from `synthgan demo` on a quiet 2-core x86 CPU with 2 torch threads
+# (2026-11-29: 2 min 38 s in all; tabular fit 27 s, digits 1.8 min, diabetes 17 s). A busy
+# machine, or one thread, is slower (a run beside other work with 1 thread took 4 min 24 s);
+# the tabular fits are estimated at their full step budget, and early stopping may end them sooner.
 #: seconds per optimiser step of the breast cancer GAN (31 columns, batch 50), validation included
-BREAST_STEP_S = 0.012
+BREAST_STEP_S = 0.0067
 #: seconds per optimiser step of the diabetes GAN (11 columns, batch 40), validation included
 DIABETES_STEP_S = 0.003
 #: seconds to sample the breast cancer rows, evaluate them and write the outputs
-EVALUATE_S = 5.0
+EVALUATE_S = 3.0
 #: seconds for the diabetes evaluation with its bias section
 FAIRNESS_EVALUATE_S = 4.0
 #: seconds per epoch of the digits image GAN (1,797 images, 8x8)
-DIGITS_EPOCH_S = 5.0
+DIGITS_EPOCH_S = 2.7
 
 
 def load_breast_cancer_frame() -> pd.DataFrame:
