@@ -188,8 +188,7 @@ class DensityRatioAttack:
             raise ConfigError(f"DensityRatioAttack: estimator must be one of {list(ESTIMATORS)}, got {estimator!r}")
         rng = np.random.default_rng(seed)
         max_rows = MAX_DENSITY_ROWS if estimator == "kde" else ATTACK_ROWS_FACTOR * MAX_ROWS
-        syn = embed_rows(space, synthetic.iloc[sample_positions(len(synthetic), max_rows, rng)])
-        ref = embed_rows(space, reference.iloc[sample_positions(len(reference), max_rows, rng)])
+        syn, ref = _embed_sample(space, synthetic, max_rows, rng), _embed_sample(space, reference, max_rows, rng)
         bandwidth = scott_bandwidth(ref, len(space.columns)) if estimator == "kde" else None
         return cls(space, syn, ref, estimator, bandwidth, device)
 
@@ -200,6 +199,11 @@ class DensityRatioAttack:
             return log_kde(x, self.synthetic, h, self.device) - log_kde(x, self.reference, h, self.device)
         d = len(self.space.columns)
         return log_knn_density(x, self.synthetic, d, self.device) - log_knn_density(x, self.reference, d, self.device)
+
+
+def _embed_sample(space: MixedSpace, rows: pd.DataFrame, max_rows: int, rng: np.random.Generator) -> np.ndarray:
+    """Points of a seeded sample of at most ``max_rows`` of ``rows``."""
+    return embed_rows(space, rows.iloc[sample_positions(len(rows), max_rows, rng)])
 
 
 @dataclass(frozen=True)
@@ -222,7 +226,7 @@ class DistanceAttack:
         device: str = "cpu",
     ) -> "DistanceAttack":
         rng = np.random.default_rng(seed)
-        return cls(space, embed_rows(space, synthetic.iloc[sample_positions(len(synthetic), max_rows, rng)]), device)
+        return cls(space, _embed_sample(space, synthetic, max_rows, rng), device)
 
     def scores(self, targets: pd.DataFrame) -> np.ndarray:
         return -nearest(embed_rows(self.space, targets), self.synthetic, 1, device=self.device)[0][:, 0]
@@ -291,7 +295,7 @@ class ShadowModelAttack:
         """
         rng = np.random.default_rng(seed)
         n_rows = min(len(synthetic), ATTACK_ROWS_FACTOR * MAX_ROWS)
-        released = embed_rows(space, synthetic.iloc[sample_positions(len(synthetic), n_rows, rng)])
+        released = _embed_sample(space, synthetic, n_rows, rng)
         points = embed_rows(space, targets)
         half = len(targets) // 2
         n_reference = max(1, min(len(reference), n_train - half))
