@@ -86,6 +86,20 @@ def load_model(
     return state, tensors
 
 
+def read_kind(path: str | os.PathLike) -> str | None:
+    """The ``kind`` a model file declares (None when it declares none); a
+    ``ModelFileError`` when it is missing or not a safetensors file. Nothing else is checked:
+    :func:`load_model` does that."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {str(path)!r} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return (f.metadata() or {}).get("kind")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{str(path)!r} is not a readable synthgan model file: {exc}") from None
+
+
 def check_state(state, state_model: type[BaseModel], path) -> None:
     """Validate a model file's JSON state against its pydantic schema; one ``ModelFileError``
     names every missing or mistyped entry (``history.records.3.epoch: Field required``)."""
