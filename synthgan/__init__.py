@@ -9,7 +9,7 @@ from synthgan.schema import ColumnKind, Metadata
 
 __version__ = "0.1.0"
 __all__ = [
-    "TabularSynthesizer", "ImageSynthesizer", "PrivacyFilter", "DPConfig", "evaluate", "Report",
+    "TabularSynthesizer", "PrivateSynthesizer", "ImageSynthesizer", "PrivacyFilter", "DPConfig", "evaluate", "Report",
     "Metadata", "ColumnKind", "SynthGANError", "__version__",
 ]
 
@@ -17,6 +17,7 @@ __all__ = [
 #: light: the models pull in torch, evaluation pulls in sdmetrics
 _LAZY = {
     "TabularSynthesizer": "synthgan.tabular",
+    "PrivateSynthesizer": "synthgan.tabular.private_synthesizer",
     "ImageSynthesizer": "synthgan.image",
     "evaluate": "synthgan.evaluation",
     "Report": "synthgan.report",

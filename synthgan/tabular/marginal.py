@@ -106,6 +106,7 @@ class _Estimator:
         self.domain = self.mbi.Domain(list(sizes), list(sizes.values()))
         self.iters, self.round_iters = iters, round_iters
         self.model = None
+        self.fits = 0
         self._sizes_cache: dict = {}
 
     def fit(self, measured: list[Measured]):
@@ -116,7 +117,9 @@ class _Estimator:
         iters = self.iters if self.model is None else self.round_iters
         self.model = mbi.estimation.MirrorDescent().estimate(self.domain, loss, iters=iters, warm_start=self.model)
         self._refresh()
-        jax.clear_caches()  # every round compiles for a new clique structure: free the old programs
+        self.fits += 1
+        if self.fits % 25 == 0:  # each round compiles for a new clique structure: free old programs now and then
+            jax.clear_caches()
         return self.model
 
     def _refresh(self) -> None:
