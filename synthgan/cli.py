@@ -21,7 +21,7 @@ from pathlib import Path
 
 
 from synthgan.config import ImageConfig
-from synthgan.errors import ConditionError, ConfigError, InputFileError, PrivacyFilterError, SynthGANError, listing
+from synthgan.errors import ConditionError, ConfigError, DataError, InputFileError, PrivacyFilterError, SynthGANError, listing
 from synthgan.io import atomic_path, read_table, write_table
 
 def _parse_value(text: str):
@@ -253,6 +253,11 @@ def _cmd_fit(args) -> None:
         raise ConfigError("fit: -o/--output MODEL is required (or --detect-constraints to print the table's rules)")
     _free(args.output, args, inputs=(args.data, args.metadata, args.constraints))
     metadata = _read_metadata(args.metadata) if args.metadata else None
+    if args.epsilon is not None:
+        _fit_private(args, metadata)
+        return
+    if args.dp_method is not None or args.delta is not None:
+        raise ConfigError("fit: --dp-method and --delta apply to a differentially private fit: add --epsilon")
     constraints = _read_constraints(args.constraints) if args.constraints else None
     synth = TabularSynthesizer(
         epochs=args.epochs,
@@ -282,6 +287,68 @@ def _cmd_fit(args) -> None:
             f"model written to {args.output} ({sum(h.epoch_seconds):.1f} s of training{ranks}, "
             f"batch {h.budget['batch_size']}{chosen}){stopped}"
         )
+
+
+def _fit_private(args, metadata) -> None:
+    """``fit --epsilon``: :class:`synthgan.PrivateSynthesizer` (AIM by default)."""
+    from synthgan import PrivateSynthesizer
+
+    refused = [flag for flag, given in (
+        ("--constraints", args.constraints), ("--fairness", args.fairness), ("--target-balance", args.target_balance),
+        ("--checkpoint-dir", args.checkpoint_dir), ("--resume", args.resume), ("--log-dir", args.log_dir),
+    ) if given]
+    if refused:
+        raise ConfigError(f"fit --epsilon: {', '.join(refused)} not available with a differentially private fit")
+    method = args.dp_method or "aim"
+    public = _read_public(args.public) if args.public else {}
+    if method != "dpctgan" and (args.epochs is not None or args.batch_size is not None):
+        raise ConfigError(f"fit --epsilon: --epochs and --batch-size apply to --dp-method dpctgan, not {method}")
+    synth = PrivateSynthesizer(
+        epsilon=args.epsilon, delta=args.delta, method=method, epochs=args.epochs, batch_size=args.batch_size,
+        seed=args.seed, verbose=not args.quiet, bounds=public.get("bounds"), categories=public.get("categories"),
+    )
+    try:
+        synth.fit(args.data, metadata=metadata, target=args.target) if method == "aim" else synth.fit(args.data, metadata)
+    except DataError as exc:
+        if "bounds=" not in str(exc) and "categories=" not in str(exc):
+            raise
+        raise DataError(
+            f"{exc}. From the command line: --public FILE.json with "
+            '{"bounds": {"COLUMN": [LOW, HIGH]}, "categories": {"COLUMN": ["a", "b"]}} (public knowledge, not '
+            "read from the data)"
+        ) from None
+    synth.save(args.output)
+    p = synth.privacy_
+    print(f"model written to {args.output} ({method}: epsilon {p['epsilon']:.2f} spent of {args.epsilon:g}, "
+          f"delta {p['delta']:.1e})")
+
+
+def _read_public(path: str) -> dict:
+    """``--public FILE.json``: {"bounds": {col: [low, high]}, "categories": {col: [...]}}."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputFileError(f"--public {path!r}: cannot read it as JSON ({exc})") from None
+    if not isinstance(data, dict) or set(data) - {"bounds", "categories"}:
+        raise ConfigError(f'--public {path!r}: expected {{"bounds": {{...}}, "categories": {{...}}}}, got keys {list(data)}')
+    bounds = {k: tuple(v) for k, v in (data.get("bounds") or {}).items()}
+    bad = [k for k, v in bounds.items() if len(v) != 2]
+    if bad:
+        raise ConfigError(f"--public {path!r}: bounds of {listing(bad)} must be [low, high]")
+    return {"bounds": bounds, "categories": dict(data.get("categories") or {})}
+
+
+def load_tabular_model(path, device: str = "auto"):
+    """The tabular model in ``path``: a :class:`TabularSynthesizer`, or a
+    :class:`PrivateSynthesizer` for AIM / MST files."""
+    from synthgan.serialization import read_kind
+    from synthgan.tabular.private_synthesizer import MODEL_KIND, PrivateSynthesizer
+
+    if read_kind(path) == MODEL_KIND:
+        return PrivateSynthesizer.load(path)
+    from synthgan import TabularSynthesizer
+
+    return TabularSynthesizer.load(path, device=device)
 
 
 def _detect_constraints(args) -> None:
@@ -400,7 +467,10 @@ def _cmd_sample(args) -> None:
 
         synth = None
         if not on_dask or args.condition:
-            synth = TabularSynthesizer.load(args.model, device="cpu" if on_dask else args.device)
+            synth = load_tabular_model(args.model, device="cpu" if on_dask else args.device)
+        if not isinstance(synth, (TabularSynthesizer, type(None))):  # AIM / MST: rows drawn in memory
+            _sample_private(synth, args, folder, on_dask, sqlite)
+            return
         common = dict(
             seed=args.seed, conditions=resolve_conditions(args.condition, synth) if args.condition else None,
             block_rows=BLOCK_ROWS if args.block_rows is None else args.block_rows, privacy=privacy,
@@ -445,6 +515,20 @@ def _cmd_sample(args) -> None:
         raise
 
 
+def _sample_private(synth, args, folder: bool, on_dask: bool, sqlite: bool) -> None:
+    """``sample`` from an AIM / MST model: drawn in memory, written whole (atomically)."""
+    if folder or on_dask or args.resume:
+        raise ConfigError(
+            "sample: a private marginal model (AIM / MST) writes one file (.csv, .parquet, .jsonl, .sqlite); "
+            "folders of parts, --resume and Dask apply to GAN models"
+        )
+    conditions = resolve_conditions(args.condition, synth) if args.condition else None
+    rows = synth.sample(args.n, conditions=conditions, seed=args.seed)
+    replace = args.replace or args.overwrite
+    path = write_table(rows, args.output, table=args.table, if_exists="replace" if replace else "fail")
+    print(f"{len(rows)} rows written to {path}" + (f" (table {args.table})" if sqlite and args.table else ""))
+
+
 def _check_output(path: str | None, suffixes: tuple[str, ...], option: str) -> None:
     if path is not None and Path(path).suffix.lower() not in suffixes:
         raise ConfigError(f"{option} {path!r}: expected a file ending in {' or '.join(suffixes)}")
@@ -460,9 +544,7 @@ def _cmd_evaluate(args) -> None:
 
     model = None
     if args.model:
-        from synthgan import TabularSynthesizer
-
-        model = TabularSynthesizer.load(args.model, device="cpu")
+        model = load_tabular_model(args.model, device="cpu")
     _check_attack_options(args)
     real, synthetic = read_table(args.real), read_table(args.synthetic)
     holdout = read_table(args.holdout) if args.holdout else None
@@ -755,6 +837,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument(
         "--target-balance", action="store_true", help="condition on the target's classes uniformly (with --target)"
+    )
+    fit.add_argument(
+        "--epsilon", type=float, help="fit a differentially private model with this total epsilon "
+        "(PrivateSynthesizer: AIM by default; default: no DP)",
+    )
+    fit.add_argument(
+        "--delta", type=float, help="with --epsilon: the failure probability (default: min(1e-5, 1/rows^1.1))"
+    )
+    fit.add_argument(
+        "--public", metavar="FILE.json", help='with --epsilon: public domains, {"bounds": {"age": [0, 120]}, '
+        '"categories": {"sex": ["F", "M"]}}; no budget is spent on them (default: all estimated privately)',
+    )
+    fit.add_argument(
+        "--dp-method", choices=["aim", "mst", "dpctgan"],
+        help="with --epsilon: aim (adaptive marginals), mst (spanning tree of pairs, fast) or dpctgan "
+        "(DP-SGD GAN, for very wide tables) (default: aim)",
     )
     fit.add_argument("--checkpoint-dir", help="folder for training checkpoints (default: no checkpoints)")
     fit.add_argument("--checkpoint-every", type=int, default=0, help="epochs between checkpoints (0: only at the end)")

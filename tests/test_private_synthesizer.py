@@ -214,3 +214,45 @@ def test_public_bounds_and_categories_are_used_as_given():
     rows = synth.fit(df).sample(1000, seed=0)
     assert rows["x"].between(0, 10).all()
     assert synth.codec_.transformer.encoders["c"].categories == ["u", "v", "w"]
+
+
+# -- the command line and the report ------------------------------------------------------
+def test_cli_fits_with_epsilon_samples_with_a_condition_and_names_cli_options(table, tmp_path, capsys):
+    from synthgan.cli import main
+
+    csv = tmp_path / "t.csv"
+    table.drop(columns=["joined"]).to_csv(csv, index=False)
+    public = tmp_path / "public.json"
+    public.write_text('{"bounds": {"income": [0, 500000]}, "categories": {"label": [0, 1]}}')
+    model, out = tmp_path / "m.synth", tmp_path / "rows.csv"
+    assert main(["fit", str(csv), "-o", str(model), "--epsilon", "4", "--dp-method", "mst", "--public", str(public),
+                 "--seed", "0", "-q"]) == 0
+    assert "epsilon 4.00 spent of 4" in capsys.readouterr().out
+    assert main(["sample", str(model), "-n", "100", "-o", str(out), "--condition", "city=Lyon", "--seed", "1"]) == 0
+    rows = pd.read_csv(out)
+    assert len(rows) == 100 and (rows.city == "Lyon").all() and rows.income.dropna().between(0, 500000).all()
+    assert main(["fit", str(csv), "-o", str(tmp_path / "x.synth"), "--delta", "1e-6"]) == 2
+    assert "add --epsilon" in capsys.readouterr().err
+    tiny = tmp_path / "tiny.csv"
+    table.head(60).to_csv(tiny, index=False)
+    assert main(["fit", str(tiny), "-o", str(tmp_path / "y.synth"), "--epsilon", "1", "-q"]) == 2
+    assert "--public FILE.json" in capsys.readouterr().err  # the remedy in command-line terms
+
+
+def test_the_report_records_what_a_private_model_spent(fitted_mst, table):
+    from synthgan import evaluate
+
+    rows = fitted_mst.sample(600, seed=0)
+    report = evaluate(table.iloc[:600], rows, model=fitted_mst, attacks=None, verbose=False)
+    spent = report["privacy"].details["differential_privacy"]
+    assert spent["method"] == "mst" and spent["epsilon"] == pytest.approx(fitted_mst.privacy_["epsilon"])
+    assert "MST" in report["privacy"].notes[0] and "epsilon 5.00 spent of 5" in report["privacy"].notes[0]
+
+
+def test_dpctgan_runs_under_the_same_class_and_reloads(table, tmp_path):
+    pytest.importorskip("opacus")
+    synth = PrivateSynthesizer(epsilon=5.0, method="dpctgan", epochs=1, batch_size=500, seed=0, verbose=False)
+    synth.fit(table.drop(columns=["joined"]))
+    assert synth.privacy_["method"] == "dpctgan" and synth.privacy_["epsilon"] <= 5.0 * (1 + 1e-6)
+    loaded = PrivateSynthesizer.load(synth.save(tmp_path / "d.synth"))
+    pd.testing.assert_frame_equal(loaded.sample(50, seed=2), synth.sample(50, seed=2))

@@ -132,6 +132,8 @@ def evaluate(
     _check_int("seed", seed, 0)
     _check_attack_options(attacks, shadow_budget_s)
     history = _history_of(model)
+    if privacy is None and getattr(model, "privacy_", None) is not None:
+        privacy = model.privacy_  # a DP model brings what it spent
     if target is None and getattr(model, "target_", None) is not None:
         target = model.target_  # a target-aware model names the column the report predicts
     if is_image_input(real):
@@ -366,6 +368,9 @@ def _history_of(model):
     """``model.history_``, or None without a model; a model with no history is an error."""
     if model is None:
         return None
+    inner = getattr(model, "model_", None)
+    if type(model).__name__ == "PrivateSynthesizer":  # AIM / MST fit no network: no history
+        return getattr(inner, "history_", None)
     history = getattr(model, "history_", None)
     if history is None:
         raise ConfigError(
@@ -376,6 +381,16 @@ def _history_of(model):
 
 
 def _dp_note(spent: dict) -> str:
+    if spent.get("method") in ("aim", "mst"):
+        rounds = len(spent.get("rounds") or [])
+        return (
+            f"The synthetic rows come from a differentially private model ({spent['method'].upper()}, marginals "
+            f"and a graphical model): epsilon {spent['epsilon']:.2f} spent of {spent['epsilon_budget']:g} (delta "
+            f"{spent['delta']:.0e}; zCDP rho {spent['rho_spent']:.4f} of {spent['rho_budget']:.4f}, "
+            f"{spent['rho_preprocessing']:.4f} on private domains and bins); {len(spent['measurements'])} noisy "
+            f"marginals measured" + (f" over {rounds} rounds" if spent["method"] == "aim" else "") + ". Categories "
+            f"with fewer than about {spent['release_threshold']:.0f} rows were not released."
+        )
     return (
         f"The generator was trained with differential privacy: epsilon {spent['epsilon']:.2f} spent of "
         f"{spent['epsilon_budget']:g} (delta {spent['delta']:.0e}); {spent['epsilon_statistics']:.2f} on the "

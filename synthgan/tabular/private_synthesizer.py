@@ -325,6 +325,12 @@ class PrivateSynthesizer(Synthesizer):
         self._check_fitted()
         return self.model_.columns if self.codec_ is None else self.codec_.schema.names
 
+    @property
+    def transformer_(self):
+        """The columns' released domains (categories, bounds), as conditions read them."""
+        self._check_fitted()
+        return self.model_.transformer_ if self.codec_ is None else self.codec_.transformer
+
     def sample(self, n: int, conditions: dict | None = None, seed: int | None = None, privacy="exact") -> pd.DataFrame:
         """``n`` synthetic rows with the training columns and dtypes (post-processing of the
         private model: sampling spends no budget).
