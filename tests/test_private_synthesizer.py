@@ -256,3 +256,18 @@ def test_dpctgan_runs_under_the_same_class_and_reloads(table, tmp_path):
     assert synth.privacy_["method"] == "dpctgan" and synth.privacy_["epsilon"] <= 5.0 * (1 + 1e-6)
     loaded = PrivateSynthesizer.load(synth.save(tmp_path / "d.synth"))
     pd.testing.assert_frame_equal(loaded.sample(50, seed=2), synth.sample(50, seed=2))
+
+
+def test_the_default_workload_weights_the_targets_pairs_and_a_user_workload_is_followed(table):
+    from synthgan.schema import detect_schema
+
+    schema = detect_schema(table)
+    weights = PrivateSynthesizer(target_weight=4.0)._workload(schema, "label")
+    assert len(weights) == 15  # every pair of the six columns
+    assert all(w == (4.0 if "label" in pair else 1.0) for pair, w in weights.items())
+    # one-way marginals only: an independent model, no pair is ever measured
+    synth = PrivateSynthesizer(epsilon=3.0, workload=[(c,) for c in table.columns], **FAST).fit(table)
+    assert all(len(m) == 1 for m in synth.privacy_["measurements"])
+    rows = synth.sample(3000, seed=0)
+    gap = rows.loc[rows.age > 50, "label"].mean() - rows.loc[rows.age <= 50, "label"].mean()
+    assert abs(gap) < 0.1  # the age -> label dependence is gone without its pair

@@ -357,12 +357,14 @@ class PrivateSynthesizer(Synthesizer):
         batch = max(int(n), 1_000)
         while total < n:
             if drawn >= budget or _hopeless(drawn, total, total, n, budget):
-                what = f"conditions {conditions!r} are" if parsed else "the privacy filter is"
-                raise ConditionError(
-                    f"sample: {what} too rare for the model: {total} of {drawn} drawn rows passed; "
-                    f"{n} rows would take more than {budget:,} draws. Loosen them or ask for fewer rows"
-                ) if parsed else PrivacyFilterError(
-                    f"sample: the privacy filter passed {total} of {drawn} drawn rows, short of {n}; loosen it"
+                if parsed:
+                    raise ConditionError(
+                        f"sample: conditions {conditions!r} are too rare for the model: {total} of {drawn} drawn "
+                        f"rows passed; {n} rows would take more than {budget:,} draws. Loosen them or ask for fewer rows"
+                    )
+                raise PrivacyFilterError(
+                    f"sample: the privacy filter passed {total} of {drawn} drawn rows, short of {n}; loosen it "
+                    "(lower dcr_quantile or k) or ask for fewer rows"
                 )
             rows = self._draw(batch, rng)
             drawn += batch
