@@ -106,6 +106,14 @@ def test_model_answers_across_the_junction_tree_equal_variable_elimination():
     for pair in [("a", "c"), ("a", "d"), ("d", "a"), ("b", "d"), ("a", "e")]:
         reference = np.asarray(est.model.project(pair).datavector(), float)
         np.testing.assert_allclose(est.answer(pair), reference, atol=1e-6)
+    # a loop (a-b, b-c, a-c) triangulates into a three-column tree clique; d hangs off c
+    loop = [(k,) for k in sizes] + [("a", "b"), ("b", "c"), ("a", "c"), ("c", "d"), ("d", "e")]
+    est = _Estimator(sizes, 200, 200)
+    est.fit([Measured(cl, marginal(codes, sizes, cl), 1.0) for cl in loop])
+    assert any(len(cl) == 3 for cl in est.tables)
+    for clique in [("a", "b", "c"), ("c", "a"), ("a", "d"), ("b", "e"), ("e", "a")]:
+        reference = np.asarray(est.model.project(clique).datavector(), float)
+        np.testing.assert_allclose(est.answer(clique), reference, atol=1e-6)
 
 
 def test_aim_candidates_cover_the_workload_downward_closure_with_its_weights():

@@ -123,16 +123,22 @@ class _Estimator:
         return self.model
 
     def _refresh(self) -> None:
-        from mbi import junction_tree, marginal_oracles
+        """The model's marginals over its junction tree's cliques, by sum-product message
+        passing in numpy (log space) from the estimated potentials: no compiled program per
+        round, whose structure changes every round."""
+        from mbi import junction_tree
 
         tree, _ = junction_tree.make_junction_tree(self.domain, list(self.model.cliques))
-        cliques = junction_tree.maximal_cliques(tree)
-        beliefs = marginal_oracles.message_passing_stable(self.model.potentials.expand(cliques), float(self.model.total))
+        cliques = [tuple(cl) for cl in junction_tree.maximal_cliques(tree)]
+        logs = {cl: np.zeros([self.sizes[a] for a in cl]) for cl in cliques}
+        for cl in self.model.potentials.cliques:
+            home = next(c for c in cliques if set(cl) <= set(c))
+            factor = self.model.potentials.tables[tuple(cl)]
+            names = tuple(factor.domain.attributes)
+            logs[home] = logs[home] + _expand(np.asarray(factor.values, dtype=np.float64), names, home)
+        beliefs = _sum_product(tree, cliques, logs, float(self.model.total))
         self.tree = tree
-        self.tables = {}
-        for cl in cliques:
-            factor = beliefs.project(tuple(cl))
-            self.tables[tuple(cl)] = (tuple(factor.domain.attributes), np.asarray(factor.values, dtype=np.float64))
+        self.tables = {cl: (cl, beliefs[cl]) for cl in cliques}
         self._sizes_cache = {}
 
     def _table(self, attrs: tuple[str, ...]) -> np.ndarray:
@@ -189,10 +195,60 @@ class _Estimator:
         from mbi.junction_tree import hypothetical_model_size
 
         if any(set(clique) <= set(cl) for cl in self.tables):
-            return hypothetical_model_size(self.domain, list(self.tables))
+            clique = ()  # inside the current tree: the model's own size
         if clique not in self._sizes_cache:
-            self._sizes_cache[clique] = hypothetical_model_size(self.domain, list(self.model.cliques) + [clique])
+            extra = [clique] if clique else []
+            self._sizes_cache[clique] = hypothetical_model_size(self.domain, list(self.model.cliques) + extra)
         return self._sizes_cache[clique]
+
+
+def _expand(values: np.ndarray, names: tuple, target: tuple) -> np.ndarray:
+    """``values`` over ``names`` as an array broadcastable over ``target`` (axes in its order)."""
+    order = [names.index(a) for a in target if a in names]
+    out = np.transpose(values, order)
+    return out.reshape([values.shape[names.index(a)] if a in names else 1 for a in target])
+
+
+def _logsumexp(values: np.ndarray, axes: tuple) -> np.ndarray:
+    if not axes:
+        return values
+    top = values.max(axis=axes, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return (np.log(np.exp(values - top).sum(axis=axes, keepdims=True)) + top).squeeze(axis=axes)
+
+
+def _sum_product(tree, cliques: list, logs: dict, total: float) -> dict:
+    """Marginals (counts summing to ``total``) of every clique of a junction tree (a forest:
+    each component normalised on its own) from log-potentials per clique, by two passes of
+    messages per component (collect to a root, then distribute)."""
+    import networkx as nx
+
+    messages: dict = {}
+
+    def send(src, dst):
+        sep = tuple(a for a in src if a in dst)
+        inbound = sum((messages[(k, src)] for k in tree.neighbors(src) if k != dst), np.zeros(()))
+        summed = _logsumexp(logs[src] + inbound, tuple(i for i, a in enumerate(src) if a not in sep))
+        kept = tuple(a for a in src if a in sep)
+        messages[(src, dst)] = _expand(summed, kept, dst)
+
+    out = {}
+    for component in nx.connected_components(tree):
+        nodes = [c for c in cliques if c in component]
+        root = nodes[0]
+        order = list(nx.dfs_postorder_nodes(tree, root))
+        parent = {child: par for par, child in nx.dfs_edges(tree, root)}
+        for node in order:  # collect: children before parents
+            if node in parent:
+                send(node, parent[node])
+        for node in reversed(order):  # distribute: parents before children
+            if node in parent:
+                send(parent[node], node)
+        for node in nodes:
+            belief = logs[node] + sum((messages[(k, node)] for k in tree.neighbors(node)), np.zeros(()))
+            belief = np.exp(belief - belief.max())
+            out[node] = belief * (total / belief.sum())
+    return out
 
 
 def _carry(joint: np.ndarray, sep: tuple, table: np.ndarray, table_axes: tuple, out: tuple) -> np.ndarray:
