@@ -279,16 +279,26 @@ def marginal_cell(name: str, arm: str, eps: float, seed: int, args) -> dict:
         options |= dict(method="aim", workload=[(c,) for c in train.columns])
     else:
         options |= dict(method=arm)
+    from synthgan.errors import DataError
+
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = PrivateSynthesizer(**options)
-        model.fit(train, target=target) if arm == "aim" else model.fit(train)
+    while True:  # DP-CTGAN's Laplace domains: a column it cannot release gets a public domain, recorded
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = PrivateSynthesizer(**options)
+                model.fit(train, target=target) if arm == "aim" else model.fit(train)
+            break
+        except DataError as exc:
+            column = str(exc).split("'")[1]
+            if arm != "dpctgan" or column in options["categories"] or column not in train.columns:
+                raise
+            options["categories"] = dict(options["categories"], **{column: sorted(train[column].dropna().unique().tolist())})
     fit_s = time.perf_counter() - start
     synthetic = model.sample(len(train), seed=seed, privacy=False)
     row = scores(train, synthetic, test, target, positive, seed)
     return row | {"fit_s": fit_s, "epsilon_spent": model.privacy_["epsilon"], "delta": model.privacy_["delta"],
-                  "rows": [len(train), len(test)]}
+                  "rows": [len(train), len(test)], "public": sorted(c for c in options["categories"] if c != target)}
 
 
 def run_marginal(args) -> None:

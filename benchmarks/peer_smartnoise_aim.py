@@ -202,8 +202,10 @@ def score(args) -> None:
             splits[name, subsample] = split(name, subsample)
         train, test, target, positive = splits[name, subsample]
         if rec["status"] == "timeout":
-            cells[key] = {"quality": None, "tstr_auc": None, "fit_s": None, "epsilon_spent": eps,
+            # killed before it released anything: nothing spent; the budget it was given is "epsilon"
+            cells[key] = {"quality": None, "tstr_auc": None, "fit_s": None, "epsilon_spent": None,
                           "delta": rec["delta"], "rows": [len(train), len(test)], "status": "timeout",
+                          "epsilon": eps, "preprocessor_eps": rec["preprocessor_eps"],
                           "fit_s_over": rec["fit_s_over"]}
         else:
             if rec["train_hash"] != table_hash(train):

@@ -286,13 +286,17 @@ def aim(
     max_model_size: float = 80.0,
     iters: int = 1000,
     round_iters: int = 100,
+    initial: list[tuple[str, ...]] = (),
     on_round: Callable[[dict], None] | None = None,
 ):
     """Run AIM on the whole remaining budget of ``ledger``; returns (mbi model, measurements, log).
 
     ``max_model_size`` (MB) caps the junction tree; ``iters`` / ``round_iters`` are the
     mirror-descent iterations of the first and of every later (warm-started) estimation.
-    ``on_round`` is called after each round with a dict (round, clique, sigma, rho spent).
+    ``initial``: marginals measured in the first step beside the one-way ones (a target's
+    pairs: see :class:`~synthgan.tabular.private_synthesizer.PrivateSynthesizer`), at the
+    first rounds' noise. ``on_round`` is called after each round with a dict (round, clique,
+    sigma, rho spent).
     """
     rho, spent_start = ledger.remaining, ledger.spent
     columns = list(sizes)
@@ -302,6 +306,7 @@ def aim(
     candidates = workload_candidates(workload)
     answers = {r: marginal(codes, sizes, r) for r in candidates}
     measured = [_measure(codes, sizes, (c,), sigma, rng, ledger, "one-way") for c in columns]
+    measured += [_measure(codes, sizes, tuple(q), sigma, rng, ledger, "initial") for q in initial]
     estimator = _Estimator(sizes, iters, round_iters)
     model = estimator.fit(measured)
     log = []

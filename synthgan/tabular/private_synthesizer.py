@@ -225,6 +225,7 @@ class PrivateSynthesizer(Synthesizer):
                 model, measured, log = aim(
                     codes, sizes, workload, ledger, mech_rng, max_model_size=self.max_model_size,
                     iters=self.iters, round_iters=self.round_iters, on_round=on_round,
+                    initial=self._initial(workload, target),
                 )
             else:
                 model, measured, log = mst(codes, sizes, ledger, mech_rng, iters=self.iters, on_round=on_round)
@@ -272,6 +273,18 @@ class PrivateSynthesizer(Synthesizer):
         self.privacy_ = dict(inner.privacy_, method="dpctgan")
         self.timings_ = dict(inner.timings_)
         return self
+
+    def _initial(self, workload: dict, target: str | None) -> list[tuple[str, ...]]:
+        """With ``target``: every workload pair of the target is measured in AIM's first step.
+
+        Measured on the fraud table (32 columns, 6% fraud) at epsilon 3, AIM's adaptive rounds
+        spent the budget on the pairs with the largest absolute errors (dates against dates),
+        never on the rare target's pairs, and a classifier trained on its rows scored ROC AUC
+        0.50 on real rows; measuring the target's pairs first gives the model a star around the
+        target (what a classifier needs) for a few rounds' worth of budget."""
+        if target is None:
+            return []
+        return [q for q in workload if target in q and len(q) == 2]
 
     def _workload(self, schema: Schema, target: str | None) -> dict[tuple[str, ...], float]:
         names = [c.name for c in schema.columns if c.kind is not ColumnKind.ID]
