@@ -279,3 +279,10 @@ def test_the_default_workload_weights_the_targets_pairs_and_a_user_workload_is_f
     rows = synth.sample(3000, seed=0)
     gap = rows.loc[rows.age > 50, "label"].mean() - rows.loc[rows.age <= 50, "label"].mean()
     assert abs(gap) < 0.1  # the age -> label dependence is gone without its pair
+
+
+def test_with_a_target_every_target_pair_is_measured_first(fitted_aim, table):
+    measured = [tuple(m) for m in fitted_aim.privacy_["measurements"]]
+    others = [c for c in table.columns if c != "label"]
+    first = measured[len(table.columns): len(table.columns) + len(others)]  # after the one-way marginals
+    assert sorted(tuple(sorted(q)) for q in first) == sorted(tuple(sorted((c, "label"))) for c in others)
