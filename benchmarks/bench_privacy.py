@@ -72,6 +72,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--arms", nargs="+", default=list(MARGINAL_ARMS), choices=list(MARGINAL_ARMS))
     p.add_argument("--cells", type=Path, default=C.REPO_ROOT / "benchmarks" / "results" / "privacy_marginal.json")
+    p.add_argument("--merge", type=Path, nargs="*", default=[], help="more cell files to show in the table (other runs)")
+    p.add_argument("--peer", type=Path, default=C.REPO_ROOT / "benchmarks" / "results" / "privacy_marginal_peer.json",
+                   help="smartnoise-synth AIM cells written by benchmarks/peer_smartnoise_aim.py")
     return p.parse_args(argv)
 
 
@@ -305,6 +308,14 @@ def run_marginal(args) -> None:
     import json
 
     cells = json.loads(args.cells.read_text()) if args.cells.exists() else {}
+    for name in args.datasets:  # the reference: a classifier trained on the real training rows (TRTR)
+        key = f"{name}|real|0|0"
+        if key not in cells:
+            df, target, positive, _ = load(name, args.rows, args.seed)
+            train, test = C.split(df, target, test_size=0.2, seed=args.seed)
+            utility = C.train_test_utility(train, test, target, positive, args.seed)
+            model = "boosted trees" if "boosted trees" in utility else next(iter(utility))
+            cells[key] = {"tstr_auc": utility[model]["roc_auc"], "rows": [len(train), len(test)]}
     for seed in args.seeds:  # every dataset and epsilon at one seed before the next seed
         for name in args.datasets:
             for eps in args.epsilons:
@@ -316,7 +327,10 @@ def run_marginal(args) -> None:
                     print(key, {k: v for k, v in cells[key].items() if k != "rows"}, flush=True)
                     args.cells.parent.mkdir(parents=True, exist_ok=True)
                     args.cells.write_text(json.dumps(cells, indent=1))
-    body = render_marginal(cells, args)
+    shown = dict(cells)
+    for extra in args.merge:
+        shown |= json.loads(extra.read_text())
+    body = render_marginal(shown, args)
     print(body)
     C.write_section("bench_privacy_marginal", body, args.results)
 
@@ -336,21 +350,76 @@ def render_marginal(cells: dict, args) -> str:
         "rows, ROC AUC on the real holdout. Mean and spread (min-max) over seeds; every cell in "
         "`benchmarks/results/privacy_marginal.json`.",
     ]
+    import json
+
+    peer = json.loads(args.peer.read_text()) if args.peer.exists() else {}
+
+    def rows_of(name, arm, eps):
+        return [v for k, v in cells.items() if k.startswith(f"{name}|{arm}|{eps:g}|")]
+
+    def mean(rows, key):
+        values = [r[key] for r in rows if r.get(key) is not None]
+        return statistics.fmean(values) if values else None
+
     for name in dict.fromkeys(k.split("|")[0] for k in cells):
-        lines += ["", f"### {name}", "", "| epsilon | arm | seeds | quality | TSTR ROC AUC | fit s |", "|---:|---|---:|---:|---:|---:|"]
-        for eps in sorted({float(k.split("|")[2]) for k in cells if k.startswith(name + "|")}):
+        lines += ["", f"### {name}", "", "| epsilon | arm | seeds | quality | TSTR ROC AUC | fit s | public domains |",
+                  "|---:|---|---:|---:|---:|---:|---|"]
+        real = cells.get(f"{name}|real|0|0")
+        if real:
+            lines.append(f"| - | real training rows (TRTR) | - | - | {real['tstr_auc']:.3f} | - | - |")
+        for eps in sorted({float(k.split("|")[2]) for k in cells if k.startswith(name + "|") and "|real|" not in k}):
             for arm in MARGINAL_ARMS:
-                rows = [v for k, v in cells.items() if k.startswith(f"{name}|{arm}|{eps:g}|")]
+                rows = rows_of(name, arm, eps)
                 if not rows:
                     continue
 
                 def stat(key):
                     values = [r[key] for r in rows]
-                    mean = statistics.fmean(values)
-                    return f"{mean:.3f}" + (f" ({min(values):.3f}-{max(values):.3f})" if len(values) > 1 else "")
+                    return f"{statistics.fmean(values):.3f}" + (
+                        f" ({min(values):.3f}-{max(values):.3f})" if len(values) > 1 else "")
 
-                fit = statistics.fmean(r["fit_s"] for r in rows)
-                lines.append(f"| {eps:g} | {arm} | {len(rows)} | {stat('quality')} | {stat('tstr_auc')} | {fit:.0f} |")
+                public = sorted({c for r in rows for c in r.get("public", [])})
+                shown = ", ".join(f"`{c}`" for c in public[:6]) + (f" and {len(public) - 6} more" if len(public) > 6 else "")
+                lines.append(f"| {eps:g} | {arm} | {len(rows)} | {stat('quality')} | {stat('tstr_auc')} | "
+                             f"{mean(rows, 'fit_s'):.0f} | {shown or 'none'} |")
+            for key, value in peer.items():
+                if key.startswith(f"{name}|smartnoise-aim|{eps:g}|"):
+                    if value.get("status") == "timeout":
+                        lines.append(f"| {eps:g} | smartnoise-synth AIM (peer) | 1 | did not finish | | "
+                                     f"> {value['fit_s_over']:.0f} | all categories (released without noise) |")
+                    else:
+                        lines.append(f"| {eps:g} | smartnoise-synth AIM (peer) | 1 | {value['quality']:.3f} | "
+                                     f"{value['tstr_auc']:.3f} | {value['fit_s']:.0f} | all categories |")
+    # the issue's targets, read off the cells
+    checks = []
+
+    def check(label, value, ok):
+        if value is not None:
+            checks.append(f"| {label} | {value} | {'met' if ok else '**missed**'} |")
+
+    a3, a1, f3 = rows_of("adult", "aim", 3), rows_of("adult", "aim", 1), rows_of("fraud", "aim", 3)
+    if a3:
+        check("Adult, epsilon 3, AIM: TSTR ROC AUC >= 0.88", f"{mean(a3, 'tstr_auc'):.3f}", mean(a3, "tstr_auc") >= 0.88)
+        check("Adult, epsilon 3, AIM: quality >= 0.85", f"{mean(a3, 'quality'):.3f}", mean(a3, "quality") >= 0.85)
+        check("Adult, epsilon 3, AIM: fit under 10 minutes", f"{max(r['fit_s'] for r in a3):.0f} s (slowest)",
+              max(r["fit_s"] for r in a3) < 600)
+    if a1:
+        check("Adult, epsilon 1, AIM: TSTR ROC AUC >= 0.85", f"{mean(a1, 'tstr_auc'):.3f}", mean(a1, "tstr_auc") >= 0.85)
+    if f3:
+        check("fraud, epsilon 3, AIM: TSTR ROC AUC >= 0.70", f"{mean(f3, 'tstr_auc'):.3f}", mean(f3, "tstr_auc") >= 0.70)
+    for name in dict.fromkeys(k.split("|")[0] for k in cells):
+        for eps in sorted({float(k.split("|")[2]) for k in cells if k.startswith(name + "|") and "|real|" not in k}):
+            base = rows_of(name, "independent", eps)
+            if not base:
+                continue
+            for arm in ("aim", "mst", "dpctgan"):
+                rows = rows_of(name, arm, eps)
+                if rows:
+                    q, t = mean(rows, "quality"), mean(rows, "tstr_auc")
+                    bq, bt = mean(base, "quality"), mean(base, "tstr_auc")
+                    check(f"{name}, epsilon {eps:g}: {arm} beats independent marginals (quality, TSTR)",
+                          f"{q:.3f} vs {bq:.3f}, {t:.3f} vs {bt:.3f}", q > bq and t > bt)
+    lines += ["", "Targets (issue 16), read off the cells above:", "", "| target | figure | |", "|---|---|---|", *checks]
     return "\n".join(lines) + "\n"
 
 
