@@ -279,7 +279,10 @@ def marginal_cell(name: str, arm: str, eps: float, seed: int, args) -> dict:
     if arm == "dpctgan":
         options |= dict(method="dpctgan", epochs=args.dp_epochs)
     elif arm == "independent":
-        options |= dict(method="aim", workload=[(c,) for c in train.columns])
+        from synthgan.schema import ColumnKind, detect_schema
+
+        modelled = [c.name for c in detect_schema(train).columns if c.kind is not ColumnKind.ID]
+        options |= dict(method="aim", workload=[(c,) for c in modelled])
     else:
         options |= dict(method=arm)
     from synthgan.errors import DataError
