@@ -72,6 +72,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--arms", nargs="+", default=list(MARGINAL_ARMS), choices=list(MARGINAL_ARMS))
     p.add_argument("--cells", type=Path, default=C.REPO_ROOT / "benchmarks" / "results" / "privacy_marginal.json")
+    p.add_argument("--render-only", action="store_true", help="only rewrite the table from the cells already recorded")
     p.add_argument("--merge", type=Path, nargs="*", default=[], help="more cell files to show in the table (other runs)")
     p.add_argument("--peer", type=Path, default=C.REPO_ROOT / "benchmarks" / "results" / "privacy_marginal_peer.json",
                    help="smartnoise-synth AIM cells written by benchmarks/peer_smartnoise_aim.py")
@@ -311,7 +312,7 @@ def run_marginal(args) -> None:
     import json
 
     cells = json.loads(args.cells.read_text()) if args.cells.exists() else {}
-    for name in args.datasets:  # the reference: a classifier trained on the real training rows (TRTR)
+    for name in [] if args.render_only else args.datasets:  # the reference: a classifier on the real training rows (TRTR)
         key = f"{name}|real|0|0"
         if key not in cells:
             df, target, positive, _ = load(name, args.rows, args.seed)
@@ -319,7 +320,7 @@ def run_marginal(args) -> None:
             utility = C.train_test_utility(train, test, target, positive, args.seed)
             model = "boosted trees" if "boosted trees" in utility else next(iter(utility))
             cells[key] = {"tstr_auc": utility[model]["roc_auc"], "rows": [len(train), len(test)]}
-    for seed in args.seeds:  # every dataset and epsilon at one seed before the next seed
+    for seed in [] if args.render_only else args.seeds:  # every dataset and epsilon at one seed before the next
         for name in args.datasets:
             for eps in args.epsilons:
                 for arm in args.arms:
@@ -347,7 +348,7 @@ def render_marginal(cells: dict, args) -> str:
         "",
         f"`python benchmarks/bench_privacy.py --marginal --epsilons {' '.join(f'{e:g}' for e in args.epsilons)} "
         f"--seeds {' '.join(map(str, args.seeds))} --dp-epochs {args.dp_epochs}` ({m['cpu']}, {m['nproc']} CPUs, "
-        f"{m['date']}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}). `PrivateSynthesizer` defaults "
+        f"table written {m['date']}). `PrivateSynthesizer` defaults "
         "(delta = min(1e-5, 1/n^1.1)); the target's classes public; stratified 80/20 split; quality: sdmetrics "
         "QualityReport against the training rows; TSTR: boosted trees trained on as many synthetic rows as training "
         "rows, ROC AUC on the real holdout. Mean and spread (min-max) over seeds; every cell in "

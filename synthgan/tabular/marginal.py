@@ -118,7 +118,7 @@ class _Estimator:
         self.model = mbi.estimation.MirrorDescent().estimate(self.domain, loss, iters=iters, warm_start=self.model)
         self._refresh()
         self.fits += 1
-        if self.fits % 25 == 0:  # each round compiles for a new clique structure: free old programs now and then
+        if self.fits % 10 == 0:  # each round compiles for a new clique structure: free old programs now and then
             jax.clear_caches()
         return self.model
 
@@ -344,6 +344,7 @@ def aim(
         log.append(entry)
         if on_round is not None:
             on_round(entry)
+    _free_compiled()
     return model, measured, log
 
 
@@ -392,4 +393,15 @@ def mst(
             if on_round is not None:
                 on_round(log[-1])
     model = estimator.fit(measured)
+    _free_compiled()
     return model, measured, log
+
+
+def _free_compiled() -> None:
+    """Drop jax's compiled programs at the end of a fit. Every round compiles programs for a
+    new clique structure; kept across fits they pile up, and a process that had fitted a few
+    models ran out of memory mappings ("LLVM compilation error: Cannot allocate memory", then a
+    segmentation fault) in the benchmark."""
+    import jax
+
+    jax.clear_caches()
