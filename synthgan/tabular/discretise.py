@@ -46,6 +46,7 @@ from scipy.special import ndtri
 from synthgan.errors import ConfigError, DataError
 from synthgan.schema import DISCRETE_KINDS, ColumnKind, Schema
 from synthgan.tabular.encoders import SPREAD, CategoricalEncoder, ContinuousEncoder
+from synthgan.tabular.private import EXPONENTS, _back, _blank_ids, _can_be_missing  # shared with DP-CTGAN
 from synthgan.tabular.transformer import NUMERIC, TableTransformer, _restore, column_floats
 
 #: fine bins of a numeric column's noisy histogram
@@ -227,10 +228,6 @@ class Codec:
         )
 
 
-#: public bins of private bounds: 0 and +-2^k for k in this range (as DP-CTGAN's)
-EXPONENTS = np.arange(-20, 64)
-
-
 def histogram_count(schema: Schema, bounds: dict, categories: dict) -> int:
     """How many noisy histograms :func:`fit_codec` releases (each row adds one count to each):
     the L2 sensitivity squared. Public category lists, booleans and category dtypes cost
@@ -309,11 +306,6 @@ def _check_public(schema: Schema, bounds: dict, categories: dict) -> None:
             raise ConfigError(f"bounds[{name!r}] = ({low}, {high}): need finite low < high")
 
 
-def _can_be_missing(values: pd.Series) -> bool:
-    """Whether the column's dtype (public) can hold a missing value at all."""
-    return not (pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype))
-
-
 def _categories(name, values: pd.Series, public, sigma, tau, rng):
     observed = values.dropna()
     counts = observed.value_counts()
@@ -373,25 +365,6 @@ def _bounds(name: str, floats: np.ndarray, sigma: float, rng) -> tuple[float, fl
     low = edges[max(clear[0] - 1, 0)]  # bin i holds values in (edges[i-1], edges[i]]
     high = edges[min(clear[-1], len(edges) - 1)]
     return (low, high) if low < high else (low, low + 1.0)
-
-
-def _back(floats: np.ndarray, values: pd.Series, kind: ColumnKind) -> pd.Series:
-    """Clipped floats back into the column's own type."""
-    if kind is ColumnKind.DATETIME:
-        ints = np.where(np.isnan(floats), 0, np.round(floats)).astype("int64")
-        out = pd.Series(pd.to_datetime(ints, unit="ns"), index=values.index)
-        out[np.isnan(floats)] = pd.NaT
-        return out
-    return pd.Series(floats, index=values.index)
-
-
-def _blank_ids(values: pd.Series):
-    from synthgan.tabular.encoders import IdentifierGenerator
-
-    gen = IdentifierGenerator()
-    gen.integer = bool(pd.api.types.is_integer_dtype(values))
-    gen.start, gen.alphabets = 0, ([] if gen.integer else ["0123456789abcdef"] * 16)
-    return gen
 
 
 def _bins(col, enc: ContinuousEncoder, clipped: pd.Series, original: pd.Series, bins: int, sigma, rng) -> Bins:
