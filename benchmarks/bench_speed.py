@@ -66,6 +66,9 @@ TEST_SIZE = 0.2
 TARGET = "class"
 PACKAGES = ("synthgan", "ctgan", "torch", "numpy", "pandas", "sdmetrics", "threadpoolctl")
 SIDES = ("ctgan", "synthgan", "synthgan-defaults")
+#: time-to-quality cells (--quality): ctgan at its 300 epochs, synthgan as shipped, and as shipped
+#: with ctgan's mode-specific normalisation (which of the defaults bought what)
+QUALITY_SIDES = ("ctgan", "synthgan-defaults", "synthgan-defaults-mixture")
 ARCH = dict(embedding_dim=128, generator_dim=(256, 256), discriminator_dim=(256, 256), pac=10)
 LIKE_FOR_LIKE = dict(continuous_encoding="mixture", validation=0.0, patience=0, generator_ema=0.0,
                      gp_every=1, discriminator_steps=1, generator_lr=2e-4, discriminator_lr=2e-4,
@@ -207,13 +210,51 @@ def cell_synthgan(side: str, args, train, epochs: int, sample: bool) -> dict:
             rows = synth.sample(args.sample_rows, seed=args.seed + 1, privacy=privacy)
             out[key] = time.perf_counter() - start
             assert len(rows) == args.sample_rows
-        out["sample_generator_only_s"] = generator_floor(m, args.sample_rows)
+        dtype = synth._sampling_dtype()
+        out["sample_precision"] = str(dtype).replace("torch.", "")
+        out["sample_generator_only_s"] = generator_floor(m, args.sample_rows, dtype)
+        out["sample_generator_only_fp32_s"] = generator_floor(m, args.sample_rows, torch.float32)
+        synth.sample_precision = "fp32"
+        start = time.perf_counter()
+        rows = synth.sample(args.sample_rows, seed=args.seed + 1, privacy=False)
+        out["sample_fp32_s"] = time.perf_counter() - start
+        assert len(rows) == args.sample_rows
     return out
 
 
-def generator_floor(m, n: int) -> float:
+def cell_quality(args, train, side: str) -> dict:
+    """One whole fit at the side's own defaults (ctgan: ``args.quality_epochs`` epochs), then as
+    many rows sampled as train rows, scored with sdmetrics' QualityReport against the train rows."""
+    metadata = {c: "categorical" for c in C.categorical_columns(train)}
+    start = time.perf_counter()
+    if side == "ctgan":
+        from ctgan import CTGAN
+
+        model = CTGAN(epochs=args.quality_epochs, batch_size=args.batch_size, enable_gpu=False, **ARCH)
+        model.set_random_state(args.seed)
+        model.fit(train, list(metadata))
+        fit_s = time.perf_counter() - start
+        rows, extra = model.sample(len(train)), {"epochs_run": args.quality_epochs}
+    else:
+        from synthgan import TabularSynthesizer
+
+        options = dict(seed=args.seed, device="cpu", verbose=False)
+        if side == "synthgan-defaults-mixture":
+            options["continuous_encoding"] = "mixture"
+        synth = TabularSynthesizer(**options).fit(train, metadata=metadata)
+        fit_s = time.perf_counter() - start
+        h = synth.history_
+        rows = synth.sample(len(train), seed=args.seed)
+        extra = {"epochs_run": len(h.records), "planned_epochs": h.planned_epochs, "best_epoch": h.best_epoch,
+                 "stopped_early": h.stopped_early, "batch_size": (h.budget or {}).get("batch_size"),
+                 "train_s": synth.timings_.get("train_s"), "precision": h.precision}
+    quality = C.quality_score(train, rows, C.sdmetrics_metadata(train))
+    return {"fit_s": fit_s, "quality": quality, **extra}
+
+
+def generator_floor(m, n: int, dtype) -> float:
     """Seconds of the generator's arithmetic alone for ``n`` rows (the eval-mode ``infer`` the
-    sampler uses, fp32, in the sampler's chunks), inputs made up front."""
+    sampler uses, in ``dtype``, in the sampler's chunks), inputs made up front."""
     import torch
     from synthgan.tabular.synthesizer import SAMPLE_CHUNK
 
@@ -221,10 +262,10 @@ def generator_floor(m, n: int) -> float:
     width = m.config.embedding_dim + m.layout.condition_width
     x = torch.randn((min(SAMPLE_CHUNK, n), width))
     with torch.inference_mode():
-        net.infer(x[:1000], torch.float32)
+        net.infer(x[:1000], dtype)
         start = time.perf_counter()
         for done in range(0, n, SAMPLE_CHUNK):
-            net.infer(x[: min(SAMPLE_CHUNK, n - done)], torch.float32)
+            net.infer(x[: min(SAMPLE_CHUNK, n - done)], dtype)
         return time.perf_counter() - start
 
 
@@ -420,6 +461,8 @@ def run_cell(args, key: str) -> dict:
     train = load_train(args)
     if kind == "profile":
         out = cell_profile(args, train)
+    elif kind == "quality":
+        out = cell_quality(args, train, side)
     else:
         epochs, sample = int(rest[0][1:]), int(rest[0][1:]) == max(args.epochs)
         out = cell_ctgan(args, train, epochs, sample) if side == "ctgan" else \
@@ -466,6 +509,8 @@ def cell_keys(args) -> list[str]:
     keys = [f"fit/{side}/e{e}/r{r}" for r in range(args.repeats) for e in args.epochs for side in args.sides]
     if not args.no_profile:
         keys += [f"profile/synthgan/r{r}" for r in range(args.repeats)]
+    if args.quality:
+        keys += [f"quality/{side}" for side in QUALITY_SIDES]
     return keys
 
 
@@ -482,6 +527,9 @@ def main(argv=None) -> None:
     p.add_argument("--sample-rows", type=int, default=1_000_000)
     p.add_argument("--profile-steps", type=int, default=50, help="training steps per profile section")
     p.add_argument("--no-profile", action="store_true")
+    p.add_argument("--quality", action="store_true",
+                   help="add the time-to-quality cells: ctgan for --quality-epochs, synthgan at its defaults")
+    p.add_argument("--quality-epochs", type=int, default=300, help="ctgan's epochs in the quality cells")
     p.add_argument("--flush-denormal", action="store_true",
                    help="diagnostic: torch.set_flush_denormal(True) in every child before any torch op")
     p.add_argument("--max-load", type=float, default=0.5, help="highest 1-minute load average to start a cell at")
@@ -501,6 +549,7 @@ def main(argv=None) -> None:
             args.epochs = SMOKE["epochs"]
         args.repeats, args.sample_rows, args.profile_steps = 1, min(args.sample_rows, SMOKE["sample_rows"]), \
             min(args.profile_steps, SMOKE["profile_steps"])
+        args.quality_epochs = min(args.quality_epochs, 2)
     args.epochs = sorted(set(args.epochs))
     args.threads = args.threads or C.cpu_count()
     if args.cell:
@@ -510,7 +559,7 @@ def main(argv=None) -> None:
     config = {"seed": args.seed, "test_size": args.test_size, "smoke": args.smoke, "rows": args.rows,
               "batch_size": args.batch_size, "epochs": args.epochs, "amp": args.amp, "threads": args.threads,
               "sample_rows": args.sample_rows, "flush_denormal": args.flush_denormal,
-              "profile_steps": args.profile_steps, "smoke_epochs": " and ".join(map(str, args.epochs))}
+              "profile_steps": args.profile_steps, "quality_epochs": args.quality_epochs, "smoke_epochs": " and ".join(map(str, args.epochs))}
     path = C.json_path(args, DEFAULT_JSON, SMOKE_JSON)
     record = C.run_record("bench_speed.py", args, args.threads, PACKAGES)
     state = C.start_state(SECTION, config, record, args.resume_from, tuple(k for k in config if k != "smoke_epochs"))
@@ -576,7 +625,8 @@ def side_figures(state: dict, side: str) -> dict:
     out["load_max"] = max((c["load_before"][0] for c in every), default=None)
     out["busy"] = any(c.get("busy") for c in every)
     biggest = cells.get(max(epochs), [])
-    for field in ("sample_s", "sample_exact_s", "sample_inverse_transform_s", "sample_generator_only_s"):
+    for field in ("sample_s", "sample_exact_s", "sample_inverse_transform_s", "sample_generator_only_s",
+                  "sample_generator_only_fp32_s", "sample_fp32_s"):
         out[field] = median_of(biggest, field)
     shares = [c["activated_output"]["subnormal"] for c in biggest if c.get("activated_output")]
     out["subnormal"] = statistics.median(shares) if shares else None
@@ -603,9 +653,10 @@ architecture, continuous_encoding="mixture", validation=0, patience=0, generator
 `fit(train, metadata=ctgan's discrete columns as categorical)`.
 - sampling: in the fits with the most epochs, one call for the rows named after a 1,000-row warm-up; \
 ctgan's sample() runs its generator in train mode with autograd on (as ctgan does), 500 rows a call; \
-synthgan's `sample(n, privacy=False)` (no filter, as ctgan) and, apart, with its default exact-match \
-check. "generator only": synthgan's eval-mode generator arithmetic for the same rows, no sampler, \
-activations or decoding.
+synthgan's `sample(n, privacy=False)` (no filter, as ctgan) at its default `sample_precision="auto"` \
+(bf16 matmuls on CPUs with AVX-512-BF16 or AMX, fp32 elsewhere; ctgan samples in fp32), apart with \
+`sample_precision="fp32"`, and apart with its default exact-match check. "generator arithmetic alone": \
+synthgan's eval-mode generator for the same rows in that dtype, no sampler, activations or decoding.
 - subnormal share: float32 values between 0 and 1.2e-38 in one batch of activated generator output \
 at the end of the longest fit (Gumbel-softmax at tau 0.2 makes them as the generator sharpens; on \
 CPUs with a subnormal penalty they slow every op that touches them). `--flush-denormal` reruns with \
@@ -658,14 +709,48 @@ def render(state: dict) -> str:
     row(f"sample {config['sample_rows']:,} rows (s; synthgan without filter)", "sample_s")
     row("  of which ctgan's inverse_transform (s)", "sample_inverse_transform_s")
     row("  synthgan with its default exact-match check (s)", "sample_exact_s")
-    row("  synthgan's generator arithmetic alone (s)", "sample_generator_only_s")
+    row("  synthgan with sample_precision='fp32' (s)", "sample_fp32_s")
+    row("  synthgan's generator arithmetic alone, its sampling dtype (s)", "sample_generator_only_s")
+    row("  synthgan's generator arithmetic alone, fp32 (s)", "sample_generator_only_fp32_s")
     row("subnormal share of activated generator output, longest fit", "subnormal")
     row("highest 1-minute load before a cell", "load_max")
     row("other processes during the fits (cores, median)", "other_cores_during")
     lines += ["", C.markdown_table(header, rows)]
+    lines += quality_lines(state)
     lines += profile_lines(state)
     lines += ["", NOTES.format(amp=config["amp"])]
     return "\n".join(lines) + "\n"
+
+
+def quality_lines(state: dict) -> list[str]:
+    """Time to ctgan's quality: each side's whole fit at its defaults and the quality it reached."""
+    cells = {side: state["cells"].get(f"quality/{side}") for side in QUALITY_SIDES}
+    cells = {k: v for k, v in cells.items() if v and v.get("status") == "done"}
+    if not cells:
+        return []
+    f, ct = C.fmt, cells.get("ctgan")
+    rows = []
+    for side, c in cells.items():
+        epochs = f"{c['epochs_run']}" if side == "ctgan" else (
+            f"{c['epochs_run']} of {c['planned_epochs']} planned (best {c['best_epoch']}"
+            f"{', stopped early' if c['stopped_early'] else ''}), batch {c['batch_size']}")
+        share = f(c["fit_s"] / ct["fit_s"]) if ct else "n/a"
+        rows.append([side, epochs, f(c["fit_s"]), share, f(c["quality"]), f(c.get("load_before", [None])[0]),
+                     f(c.get("other_cores_during"))])
+    lines = ["", f"Time to ctgan's {state['config']['quality_epochs']}-epoch quality, each library at its "
+             "defaults (one whole fit each, one process at a time; quality = sdmetrics QualityReport of as many "
+             "synthetic rows as train rows against the train rows):", "",
+             C.markdown_table(["side", "epochs", "whole fit (s)", "fit s / ctgan's", "quality",
+                               "1-min load before", "other cores during"], rows)]
+    sg = cells.get("synthgan-defaults")
+    if ct and sg:
+        reached = sg["quality"] >= ct["quality"]
+        lines += ["", f"synthgan at its defaults {'reached' if reached else 'did NOT reach'} ctgan's quality "
+                  f"({f(sg['quality'])} vs {f(ct['quality'])}) in one whole fit of {f(sg['fit_s'])} s: "
+                  + (f"time to ctgan's quality <= **{f(sg['fit_s'] / ct['fit_s'])}x** ctgan's {f(ct['fit_s'])} s "
+                     "(an upper bound: the whole fit, set-up and post-fit work included)." if reached else
+                     "no time-to-quality figure.")]
+    return lines
 
 
 def profile_lines(state: dict) -> list[str]:

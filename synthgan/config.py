@@ -86,6 +86,12 @@ class TabularConfig(TrainingConfig):
         description="validation scores without improvement before training stops (never in the first half "
         "of the planned epochs); 0 never stops early",
     )
+    sample_precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto",
+        description='dtype of the generator\'s matmuls when sampling. "auto": the training autocast dtype '
+        "when amp is on, else bf16 where the hardware has it natively (CUDA, CPUs with AVX-512-BF16 or AMX: "
+        '~2.5x faster on CPU, same quality), fp32 elsewhere. "fp32" gives the same rows on every CPU for a seed',
+    )
     log_dir: str | None = Field(None, description="write TensorBoard scalars here (needs the tensorboard package)")
     target_balance: bool = Field(
         False, description="with fit(target=...): condition on the target's classes uniformly instead of by log-frequency"

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from synthgan import TabularSynthesizer
-from synthgan.errors import ConditionError, NotFittedError, TrainingError
+from synthgan.errors import ConditionError, ConfigError, NotFittedError, TrainingError
 from synthgan.tabular.model import CTGANModel
 from tests._data import load_adult
 
@@ -216,3 +216,42 @@ def test_amp_auto_uses_bf16_only_where_it_is_faster(table, monkeypatch):
     assert TabularSynthesizer(**FAST).fit(table).history_.precision == "fp32"
     monkeypatch.setattr(training, "cpu_has_fast_bf16", lambda: True)
     assert TabularSynthesizer(**FAST).fit(table).history_.precision == "bf16"
+
+
+def test_sample_precision_auto_follows_the_hardware(monkeypatch):
+    import synthgan.training as training
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: True)
+    assert training.sampling_dtype(cpu, "auto", None) is torch.bfloat16
+    assert training.sampling_dtype(cpu, "fp32", None) is torch.float32
+    assert training.sampling_dtype(cpu, "auto", torch.float16) is torch.float16  # amp's dtype wins
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
+    assert training.sampling_dtype(cpu, "auto", None) is torch.float32
+    assert training.sampling_dtype(cpu, "bf16", None) is torch.bfloat16
+
+
+def test_bf16_sampling_keeps_the_marginals_of_fp32_sampling(fitted, monkeypatch):
+    from synthgan.tabular.networks import Generator
+
+    used, infer = [], Generator.infer
+    monkeypatch.setattr(Generator, "infer", lambda self, x, dtype: used.append(dtype) or infer(self, x, dtype))
+    try:
+        fitted.sample_precision = "fp32"
+        exact = fitted.sample(20_000, seed=3, privacy=False)
+        fitted.sample_precision = "bf16"
+        rounded = fitted.sample(20_000, seed=3, privacy=False)
+        assert set(used) == {torch.float32, torch.bfloat16}
+        assert list(rounded.dtypes) == list(exact.dtypes)
+        for col in ("city", "member", "label"):
+            assert _tvd(exact[col], rounded[col]) < 0.02
+        for col in ("age", "income"):
+            q = [0.1, 0.5, 0.9]
+            spread = exact[col].quantile(0.9) - exact[col].quantile(0.1)
+            assert np.abs(exact[col].quantile(q).to_numpy() - rounded[col].quantile(q).to_numpy()).max() < 0.05 * spread
+        assert abs(exact["income"].isna().mean() - rounded["income"].isna().mean()) < 0.02
+        fitted.sample_precision = "fp16"
+        with pytest.raises(ConfigError, match="sample_precision"):
+            fitted.sample(10)
+    finally:
+        fitted.sample_precision = "auto"

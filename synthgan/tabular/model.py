@@ -271,9 +271,10 @@ class CTGANModel:
     # -- generation -----------------------------------------------------------------------
     @torch.inference_mode()
     def generate(
-        self, cond: torch.Tensor, generator: torch.Generator
+        self, cond: torch.Tensor, generator: torch.Generator, dtype: torch.dtype = torch.float32
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Decoded (scalars, span choices) for one conditional vector per row.
+        """Decoded (scalars, span choices) for one conditional vector per row; the generator's
+        matmuls run in ``dtype`` (see ``synthgan.training.sampling_dtype``).
 
         With a discrete target, the target and fairness columns come back as the conditional
         vector set them (the generator made the row's other columns for those values), so
@@ -284,7 +285,6 @@ class CTGANModel:
         net.eval()
         try:
             noise = torch.randn((len(cond), self.config.embedding_dim), device=self.device, generator=generator)
-            dtype = self.precision.dtype or torch.float32
             raw = net.infer(torch.cat([noise, cond], dim=1), dtype)
             scalars, choices = self.ops.decode(raw, generator)
             for offset, width, segment in self._group_segments:

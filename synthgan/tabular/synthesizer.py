@@ -31,7 +31,7 @@ from synthgan.tabular.model_state import TabularModelState
 from synthgan.tabular.sampler import ConditionSampler
 from synthgan.tabular.transformer import TableTransformer
 from synthgan.tabular.validation import quick_quality
-from synthgan.training import Precision, Selection, TrainingHistory, resolve_device, seeded, train
+from synthgan.training import Precision, Selection, TrainingHistory, resolve_device, sampling_dtype, seeded, train
 
 MODEL_KIND = "tabular"
 #: rows generated per forward pass when sampling
@@ -96,6 +96,7 @@ class TabularSynthesizer(Synthesizer):
         enforce_bounds: bool = True,
         id_columns: str = "generate",
         continuous_encoding: str = "quantile",
+        sample_precision: str = "auto",
         validation: float = 0.1,
         patience: int = 8,
         log_dir: str | None = None,
@@ -131,6 +132,7 @@ class TabularSynthesizer(Synthesizer):
         self.enforce_bounds = enforce_bounds
         self.id_columns = id_columns
         self.continuous_encoding = continuous_encoding
+        self.sample_precision = sample_precision
         self.validation = validation
         self.patience = patience
         self.log_dir = log_dir
@@ -393,6 +395,14 @@ class TabularSynthesizer(Synthesizer):
                     head.bias[s.start + 1] += gap  # the span is (present, missing)
         return out
 
+    def _sampling_dtype(self) -> torch.dtype:
+        """The generator's matmul dtype for this draw, from ``sample_precision`` as set now
+        (it may be changed on a fitted or loaded model)."""
+        option = self.sample_precision
+        if option not in ("auto", "fp32", "bf16"):
+            raise ConfigError(f"sample_precision must be 'auto', 'fp32' or 'bf16', got {option!r}")
+        return sampling_dtype(self.model_.device, option, self.model_.precision.dtype)
+
     def _validated_config(self) -> TabularConfig:
         """The options as a TabularConfig; ``distributed`` is checked apart (it does not
         change the model, only how it is trained)."""
@@ -632,6 +642,7 @@ class TabularSynthesizer(Synthesizer):
         """``n`` rows in the model's columns (what the transformer decodes)."""
         model, layout = self.model_, self.transformer_.layout
         spans = layout.condition_spans
+        dtype = self._sampling_dtype()
         scalars, choices = [], []
         for start in range(0, n, SAMPLE_CHUNK):
             size = min(SAMPLE_CHUNK, n - start)
@@ -643,7 +654,7 @@ class TabularSynthesizer(Synthesizer):
                 category = torch.full((size,), offset + index, dtype=torch.long, device=model.device)
                 cond = model.sampler.one_hot(category)
             cond = model.sampler.fill_target(cond, gen)
-            s, c = model.generate(cond, gen)
+            s, c = model.generate(cond, gen, dtype)
             scalars.append(s.cpu().numpy())
             choices.append(c.to(torch.int32).cpu().numpy())
         return self.transformer_.inverse_transform(np.concatenate(scalars), np.concatenate(choices), np_rng)
@@ -1007,5 +1018,5 @@ def _counts(transformer: TableTransformer) -> torch.Tensor:
 
 def _fingerprint_options(config: TabularConfig) -> dict:
     """Options that change the trained model (a checkpoint may be resumed with more epochs)."""
-    ignored = {"epochs", "resume", "verbose", "checkpoint_dir", "checkpoint_every", "device", "log_dir", "patience"}
+    ignored = {"epochs", "resume", "verbose", "sample_precision", "checkpoint_dir", "checkpoint_every", "device", "log_dir", "patience"}
     return {k: v for k, v in config.model_dump().items() if k not in ignored}
