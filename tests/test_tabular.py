@@ -1,6 +1,7 @@
 """TabularSynthesizer: the shared synthesizer contract, conditions, training loop, a real fit."""
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -222,13 +223,20 @@ def test_sample_precision_auto_follows_the_hardware(monkeypatch):
     import synthgan.training as training
 
     cpu = torch.device("cpu")
+    measure = training.cpu_bf16_matmul_speedup.__wrapped__  # the real measurement, uncached
     monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(training, "cpu_bf16_matmul_speedup", lambda: 2.5)
     assert training.sampling_dtype(cpu, "auto", None) is torch.bfloat16
+    monkeypatch.setattr(training, "cpu_bf16_matmul_speedup", lambda: 0.6)  # emulated / slow bf16
+    assert training.sampling_dtype(cpu, "auto", None) is torch.float32
     assert training.sampling_dtype(cpu, "fp32", None) is torch.float32
     assert training.sampling_dtype(cpu, "auto", torch.float16) is torch.float16  # amp's dtype wins
     monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
     assert training.sampling_dtype(cpu, "auto", None) is torch.float32
     assert training.sampling_dtype(cpu, "bf16", None) is torch.bfloat16
+    assert training.sampling_dtype(torch.device("meta"), "fp32", torch.bfloat16) is torch.float32
+    speedup = measure()
+    assert speedup > 0 and math.isfinite(speedup)
 
 
 def test_bf16_sampling_keeps_the_marginals_of_fp32_sampling(fitted, monkeypatch):
