@@ -44,31 +44,30 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+@functools.lru_cache(maxsize=1)
+def _cpuinfo() -> str:
+    """/proc/cpuinfo's text ("" where there is none), read once per process."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def cpu_has_fast_bf16() -> bool:
     """True on CPUs with AMX tiles, the only ones where bf16 matmuls clearly beat fp32.
 
     On AVX-512-BF16 without AMX (the 2-core Xeon this project benchmarks on), oneDNN's bf16
     matmuls measured 1.6x slower than fp32 at the tabular GAN's shapes.
     """
-    try:
-        with open("/proc/cpuinfo") as f:
-            return "amx_bf16" in f.read()
-    except OSError:
-        return False
+    return "amx_bf16" in _cpuinfo()
 
 
 def cpu_has_native_bf16() -> bool:
-    """True on CPUs with bf16 matrix instructions (AVX-512-BF16 or AMX).
-
-    There oneDNN's bf16 matmuls run from fp32 accumulators at about twice the fp32 rate:
-    measured 2.5x at the tabular generator's shapes (batch 65,536) on a 2-core AMD EPYC with
-    AVX-512-BF16. Without them bf16 is emulated and slower than fp32.
+    """True on CPUs with bf16 matrix instructions (AVX-512-BF16 or AMX). Without them bf16 is
+    emulated and slower than fp32; with them it may still be (see :func:`cpu_bf16_matmul_speedup`).
     """
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
+    flags = _cpuinfo()
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
@@ -108,8 +107,10 @@ def sampling_dtype(device: torch.device, option: str, training: torch.dtype | No
     (AVX-512-BF16 or AMX) where a bf16 product measured at least ``BF16_MIN_SPEEDUP`` times
     faster than fp32 (:func:`cpu_bf16_matmul_speedup`, once per process); fp32 elsewhere.
     bf16 rounds the weights and activations to 8 mantissa bits; accumulation stays fp32, and
-    the decoding after the last layer is fp32.
+    the decoding after the last layer is fp32. Raises ``ConfigError`` for another option.
     """
+    if option not in ("auto", "fp32", "bf16"):
+        raise ConfigError(f"sample_precision must be 'auto', 'fp32' or 'bf16', got {option!r}")
     if option == "fp32":
         return torch.float32
     if option == "bf16":

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT)); sys.path.insert(0, str(ROOT / "benchmarks"))
 import numpy as np, pandas as pd, torch
 threads = int(os.environ.get("THREADS", "2")); torch.set_num_threads(threads)
 import bench_augment as A
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold
 from sklearn.ensemble import HistGradientBoostingClassifier
 from synthgan import TabularSynthesizer
 
@@ -60,7 +60,7 @@ for k in folds_wanted:
         print(f"fold {k} fit {time.perf_counter() - s0:.0f} s", flush=True)
         synth.save(path)
     pool = synth.sample(3 * need, conditions={TN: 1}, seed=1, privacy=False)[t["features"]]
-    pool = A.cast_to(pool, t["dtypes"]) if hasattr(A, "cast_to") else pool
+    pool = A.cast_to(pool, t["dtypes"])
     # p(minority | x) from a classifier of real rows (out-of-fold on the real rows)
     hgb = clf_fit("hgb", Xt, yt)
     p_pool = hgb.predict_proba(pool)[:, list(hgb.classes_).index(minority)]

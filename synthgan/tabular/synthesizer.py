@@ -398,10 +398,7 @@ class TabularSynthesizer(Synthesizer):
     def _sampling_dtype(self) -> torch.dtype:
         """The generator's matmul dtype for this draw, from ``sample_precision`` as set now
         (it may be changed on a fitted or loaded model)."""
-        option = self.sample_precision
-        if option not in ("auto", "fp32", "bf16"):
-            raise ConfigError(f"sample_precision must be 'auto', 'fp32' or 'bf16', got {option!r}")
-        return sampling_dtype(self.model_.device, option, self.model_.precision.dtype)
+        return sampling_dtype(self.model_.device, self.sample_precision, self.model_.precision.dtype)
 
     def _validated_config(self) -> TabularConfig:
         """The options as a TabularConfig; ``distributed`` is checked apart (it does not
