@@ -104,6 +104,8 @@ class CTGANModel:
         """Train through ``wrap(net)`` (DistributedDataParallel): gradients are averaged
         over the ranks at every backward, and the wrapper broadcasts rank 0's weights."""
         self.train_g, self.train_d = wrap(self.net_g), wrap(self.net_d)
+        if self.net_g_ema is not None:  # wrapping gave every rank rank 0's weights: the average starts there
+            self.net_g_ema.load_state_dict(self.net_g.state_dict())
 
     def undistribute(self) -> None:
         self.train_g, self.train_d = self.net_g, self.net_d
