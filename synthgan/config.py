@@ -101,6 +101,12 @@ class TabularConfig(TrainingConfig):
         1.0, ge=0, le=10,
         description="with fit(target=...): weight of the auxiliary classifier / regressor loss (CTAB-GAN+); 0: off",
     )
+    label_model: bool = Field(
+        True,
+        description="with fit(target=...) and a discrete target: draw the target of every row whose target "
+        "no condition fixes from a classifier of the real training rows given the generated features "
+        "(sequential synthesis, see synthgan.tabular.label_model); False: the generator's own class",
+    )
     generator_ema: float = Field(
         0.999, ge=0, lt=1,
         description="decay per generator step of an exponential moving average of its weights, which is "

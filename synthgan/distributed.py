@@ -130,6 +130,14 @@ class DistContext:
             dist.broadcast(moved, 0)
             buffer.copy_(moved.to(buffer.device))
 
+    def broadcast_module(self, module: torch.nn.Module) -> None:
+        """Rank 0's parameters and buffers everywhere (a module every rank fitted on its rows)."""
+        with torch.no_grad():
+            for tensor in list(module.parameters()) + list(module.buffers()):
+                moved = self._on_device(tensor.detach().clone())
+                dist.broadcast(moved, 0)
+                tensor.copy_(moved.to(tensor.device))
+
     def mean(self, values: torch.Tensor) -> torch.Tensor:
         values = self._on_device(values.detach().clone().float())
         dist.all_reduce(values)

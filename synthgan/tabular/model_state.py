@@ -58,6 +58,7 @@ class TabularModelState(BaseModel):
     fairness: list = []
     training: dict | None = None
     exact_index: ExactIndexState | None = None
+    label_model: dict | None = None  # synthgan.tabular.label_model.LabelModel.summary (weights are tensors)
     constraints: dict | list | None = None  # synthgan.constraints.ConstraintSet.to_json()
     user_schema: list[ColumnState] | None = None  # the user's columns when constraints reshape them
 
@@ -70,6 +71,8 @@ class TabularModelState(BaseModel):
         names = {c.name for c in self.transformer.columns}
         if self.target is not None and self.target not in names:
             raise ValueError(f"target {self.target!r} is not a column of the model")
+        if self.label_model is not None and self.target is None:
+            raise ValueError("a label model needs its target")
         missing = [f for f in self.fairness if f not in names]
         if missing:
             raise ValueError(f"fairness columns {missing} are not columns of the model")

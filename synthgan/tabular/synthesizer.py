@@ -26,6 +26,7 @@ from synthgan.tabular.budget import training_budget
 from synthgan.tabular.conditions import Condition, native_condition, parse_conditions
 from synthgan.tabular.ddp import local_counts, rank_seed, shared_transformer
 from synthgan.tabular.encoders import CategoricalEncoder
+from synthgan.tabular.label_model import LabelModel
 from synthgan.tabular.model import CTGANModel, Target
 from synthgan.tabular.model_state import TabularModelState
 from synthgan.tabular.sampler import ConditionSampler
@@ -102,6 +103,7 @@ class TabularSynthesizer(Synthesizer):
         log_dir: str | None = None,
         target_balance: bool = False,
         target_loss: float = 1.0,
+        label_model: bool = True,
         generator_ema: float = 0.999,
         dp=None,
         checkpoint_dir: str | None = None,
@@ -138,6 +140,7 @@ class TabularSynthesizer(Synthesizer):
         self.log_dir = log_dir
         self.target_balance = target_balance
         self.target_loss = target_loss
+        self.label_model = label_model
         self.generator_ema = generator_ema
         self.dp = dp
         self.checkpoint_dir = checkpoint_dir
@@ -171,6 +174,14 @@ class TabularSynthesizer(Synthesizer):
         rows whose features that head assigns to their conditioned class (a numeric target:
         to their own value), with weight ``target_loss``. Stored in the model file as
         ``target_`` and used by :meth:`augment`. Not available with ``dp`` (a ``ConfigError``).
+        With a discrete target and ``label_model=True`` (the default), a classifier of the real
+        training rows (:mod:`synthgan.tabular.label_model`) is fitted after the generator and
+        draws the target of every sampled row whose target no condition fixes, given the
+        features the generator made (sequential synthesis, as synthpop does): synthetic rows
+        then predict the target as real rows do. Rows of a conditioned class
+        (``sample(conditions={target: c})``, :meth:`augment`) keep the generator's rows of that
+        class. ``label_model_`` holds it (``None`` when not used); its ``summary`` records the
+        early stopping and the prior offsets that keep the target's share the real one.
 
         ``fairness`` (with ``target``) names discrete sensitive columns (``["sex", "race"]``)
         that are conditioned on jointly with the target: every training condition carries the
@@ -233,6 +244,7 @@ class TabularSynthesizer(Synthesizer):
 
     def _fit(self, config: TabularConfig, data, metadata, on_epoch_end, ctx: DistContext | None) -> None:
         timings = {}
+        self.label_model_ = None  # a refit must not sample through the last fit's label model
         rng = np.random.default_rng(config.seed)
         model_class, train_config, model_seed = CTGANModel, config, config.seed
         start = time.perf_counter()
@@ -309,6 +321,9 @@ class TabularSynthesizer(Synthesizer):
             self.history_.budget = budget.to_json()
             model.finish()
         self.privacy_ = _privacy_spent(model, config)
+        self.label_model_ = None
+        if target is not None and target.discrete and config.label_model and config.dp is None:
+            self.label_model_ = self._fit_label_model(matrix, validation_rows, config, ctx)
         if ctx is None and config.dp is None:
             self.history_.calibration = self._calibrate_missing(data, config)
         if ctx is None:
@@ -337,6 +352,31 @@ class TabularSynthesizer(Synthesizer):
         model.data = None  # the training matrix is not kept
         self.timings_ = timings
         self._sample_generator = self._new_generator(config.seed)
+
+    def _fit_label_model(self, matrix: torch.Tensor, validation_rows, config: TabularConfig, ctx) -> LabelModel:
+        """The target's label model, fitted on the training rows (early-stopped on the
+        validation rows when the fit holds some out), its offsets set on unconditioned draws.
+        Under data-parallel training every rank fits on its rows, then takes rank 0's model."""
+        transformer, model = self.transformer_, self.model_
+        seed = 0 if config.seed is None else config.seed
+        label_model = LabelModel(transformer.layout, self._target_name, model.device, self._fairness)
+        valid = None
+        if validation_rows is not None and len(validation_rows):
+            valid = transformer.decode(transformer.transform(validation_rows, np.random.default_rng(seed + 3)))
+        train_rows = transformer.decode(matrix.cpu().numpy())
+        with seeded(seed + 3, model.device):
+            label_model.fit(train_rows, valid, seed + 3)
+        group = label_model.group(torch.as_tensor(train_rows[1])).cpu().numpy()
+        classes = train_rows[1][:, label_model.segment]
+        counts = np.zeros((label_model.groups, label_model.classes))
+        np.add.at(counts, (group, classes), 1)
+        gen = self._new_generator(seed + 4)
+        cond = model.sampler.fill_target(model.sampler.sample_original(CALIBRATION_ROWS, gen), gen)
+        scalars, choices = model.generate(cond, gen)
+        label_model.adjust_priors(scalars, choices, counts)
+        if ctx is not None:
+            ctx.broadcast_module(label_model.net)
+        return label_model
 
     def _selection(self, rows: pd.DataFrame, budget, config: TabularConfig) -> Selection:
         """Score the generator on held-out real rows (:func:`quick_quality`), keep the best."""
@@ -444,6 +484,7 @@ class TabularSynthesizer(Synthesizer):
             return self._draw(n, None, gen, np_rng)
         parsed = self._parse_conditions(conditions) if conditions else []
         native = native_condition(parsed, self.transformer_) if parsed else None
+        relabel = not any(c.column == getattr(self, "target_", None) for c in parsed)
         kept, total, drawn, matched = [], 0, 0, 0
         batch = n
         budget = MAX_DRAW_FACTOR * n + 10_000
@@ -468,7 +509,7 @@ class TabularSynthesizer(Synthesizer):
                     f"sample: the privacy filter passed {total} of {drawn} drawn rows ({rate:.4%}), short of {n}; "
                     "loosen the filter (lower dcr_quantile or k) or ask for fewer rows"
                 )
-            rows = self._draw(batch, native, gen, np_rng)
+            rows = self._draw(batch, native, gen, np_rng, relabel)
             drawn += batch
             mask = np.ones(len(rows), dtype=bool)
             for cond in parsed:
@@ -619,11 +660,13 @@ class TabularSynthesizer(Synthesizer):
                 "(CLI: synthgan sample --allow-training-rows)"
             )
 
-    def _draw(self, n: int, native: tuple[str, int] | None, gen: torch.Generator, np_rng) -> pd.DataFrame:
+    def _draw(
+        self, n: int, native: tuple[str, int] | None, gen: torch.Generator, np_rng, relabel: bool = True
+    ) -> pd.DataFrame:
         """``n`` candidate rows in the user's columns: the model's rows with the constraints
         reversed; rows breaking a rejection-only constraint are dropped (so fewer than ``n``
         may come back; ``constraint_acceptance_`` counts them)."""
-        rows = self._draw_model(n, native, gen, np_rng)
+        rows = self._draw_model(n, native, gen, np_rng, relabel)
         cset = getattr(self, "constraints_", None)
         if cset is None:
             return rows
@@ -635,9 +678,13 @@ class TabularSynthesizer(Synthesizer):
             rows = rows[valid]
         return self.user_schema_.restore_forms(rows.reset_index(drop=True))
 
-    def _draw_model(self, n: int, native: tuple[str, int] | None, gen: torch.Generator, np_rng) -> pd.DataFrame:
-        """``n`` rows in the model's columns (what the transformer decodes)."""
+    def _draw_model(
+        self, n: int, native: tuple[str, int] | None, gen: torch.Generator, np_rng, relabel: bool = True
+    ) -> pd.DataFrame:
+        """``n`` rows in the model's columns (what the transformer decodes); with ``relabel``
+        and a label model, the target of each row is drawn from it."""
         model, layout = self.model_, self.transformer_.layout
+        label_model = getattr(self, "label_model_", None) if relabel else None
         spans = layout.condition_spans
         dtype = self._sampling_dtype()
         scalars, choices = [], []
@@ -652,6 +699,9 @@ class TabularSynthesizer(Synthesizer):
                 cond = model.sampler.one_hot(category)
             cond = model.sampler.fill_target(cond, gen)
             s, c = model.generate(cond, gen, dtype)
+            if label_model is not None:
+                with torch.inference_mode():  # generate's tensors are inference tensors
+                    c[:, label_model.segment] = label_model.draw(s, c, gen).to(c.device, c.dtype)
             scalars.append(s.cpu().numpy())
             choices.append(c.to(torch.int32).cpu().numpy())
         return self.transformer_.inverse_transform(np.concatenate(scalars), np.concatenate(choices), np_rng)
@@ -727,6 +777,9 @@ class TabularSynthesizer(Synthesizer):
         if self.model_.target is not None and self.model_.target.joint is not None:
             tensors["target_joint"] = self.model_.target.joint.cpu()
             tensors["target_combos"] = self.model_.target.combos.cpu()
+        if getattr(self, "label_model_", None) is not None:
+            state["label_model"] = self.label_model_.summary
+            tensors.update(self.label_model_.tensors())
         if self.exact_index_ is not None:  # 8 bytes per training row: hashes, not rows
             state["exact_index"] = self.exact_index_.state()
             tensors["exact_keys"] = torch.from_numpy(self.exact_index_.keys.view(np.int64).copy())
@@ -767,6 +820,12 @@ class TabularSynthesizer(Synthesizer):
             model.net_g.load_state_dict(
                 {k[len("generator.") :]: v for k, v in tensors.items() if k.startswith("generator.")}
             )
+            label_model = None
+            if state.get("label_model") is not None:
+                label_model = LabelModel(
+                    transformer.layout, target_name, dev, tuple(state.get("fairness") or ())
+                ).load_tensors(tensors)
+                label_model.summary = state["label_model"]
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             if isinstance(exc, ConfigError):
                 raise
@@ -776,6 +835,7 @@ class TabularSynthesizer(Synthesizer):
         synth.history_ = TrainingHistory.from_json(state["history"])
         synth.privacy_ = state.get("privacy")
         synth.target_ = state.get("target")
+        synth.label_model_ = label_model
         synth.fairness_ = tuple(state.get("fairness") or ())
         synth.world_size_, synth.rank_ = state.get("training", {}).get("world_size", 1), 0
         synth.exact_index_ = None
@@ -1015,5 +1075,5 @@ def _counts(transformer: TableTransformer) -> torch.Tensor:
 
 def _fingerprint_options(config: TabularConfig) -> dict:
     """Options that change the trained model (a checkpoint may be resumed with more epochs)."""
-    ignored = {"epochs", "resume", "verbose", "sample_precision", "checkpoint_dir", "checkpoint_every", "device", "log_dir", "patience"}
+    ignored = {"epochs", "resume", "verbose", "sample_precision", "label_model", "checkpoint_dir", "checkpoint_every", "device", "log_dir", "patience"}
     return {k: v for k, v in config.model_dump().items() if k not in ignored}
