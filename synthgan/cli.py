@@ -271,6 +271,7 @@ def _cmd_fit(args) -> None:
         resume=args.resume,
         continuous_encoding=args.continuous_encoding,
         target_balance=args.target_balance,
+        label_model=not args.no_label_model,
         validation=args.validation,
         patience=args.patience,
         log_dir=args.log_dir,
@@ -295,7 +296,7 @@ def _fit_private(args, metadata) -> None:
 
     refused = [flag for flag, given in (
         ("--constraints", args.constraints), ("--fairness", args.fairness), ("--target-balance", args.target_balance),
-        ("--checkpoint-dir", args.checkpoint_dir), ("--resume", args.resume), ("--log-dir", args.log_dir),
+        ("--no-label-model", args.no_label_model), ("--checkpoint-dir", args.checkpoint_dir), ("--resume", args.resume), ("--log-dir", args.log_dir),
     ) if given]
     if refused:
         raise ConfigError(f"fit --epsilon: {', '.join(refused)} not available with a differentially private fit")
@@ -837,6 +838,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument(
         "--target-balance", action="store_true", help="condition on the target's classes uniformly (with --target)"
+    )
+    fit.add_argument(
+        "--no-label-model", action="store_true",
+        help="with a class --target: keep the generator's class on sampled rows instead of drawing it from a "
+        "classifier of the real rows (default: the classifier draws it)",
     )
     fit.add_argument(
         "--epsilon", type=float, help="fit a differentially private model with this total epsilon "

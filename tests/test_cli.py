@@ -378,6 +378,13 @@ def test_fit_with_a_target_stores_it(table_csv, tmp_path, capsys):
     assert code == 0, err
     synth = TabularSynthesizer.load(out_path)
     assert synth.target_ == "city" and synth.get_params()["target_balance"] is True
+    assert synth.label_model_ is not None  # a class target gets its label model by default
+    code, _, err = run(
+        capsys, "fit", table_csv, "-o", tmp_path / "plain.synth", "--epochs", "1", "--batch-size", "100",
+        "--target", "city", "--no-label-model", "-q",
+    )
+    assert code == 0, err
+    assert TabularSynthesizer.load(tmp_path / "plain.synth").label_model_ is None
     code, _, err = run(capsys, "fit", table_csv, "-o", tmp_path / "x.synth", "--epochs", "1", "--target", "nope")
     assert code == 2 and "'nope'" in err
 
