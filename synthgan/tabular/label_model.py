@@ -12,7 +12,12 @@ separates its classes: on the fraud table its own labels gave TSTR ROC AUC 0.61,
 
 The classifier is a one-hidden-layer network on the model's own encoding of a row (the
 transformer's scalars and a one-hot of every span choice but the target's), early-stopped on
-held-out real rows; its class probabilities are shifted by per-class offsets so that the
+held-out real rows. Two versions are fitted and the one with the lower validation log loss is
+kept: on the scalars alone, and with a piecewise-linear encoding of each scalar over its
+training quantiles added (Gorishniy, Rubachev & Babenko, 2022, "On Embeddings for Numerical
+Features in Tabular Deep Learning"), which lets the network place thresholds as trees do
+(Adult: ROC AUC 0.906 -> 0.915 on held-out rows; on the mostly categorical fraud table it
+overfits, 0.849 -> 0.804, and the plain version is kept). Its class probabilities are shifted by per-class offsets so that the
 target's share among unconditioned synthetic rows equals its share among the training rows
 (the prior adjustment of Saerens, Latinne & Decaestecker, 2002); with ``fairness`` columns
 the offsets are per combination of their values, so the target's share *within each sensitive
@@ -46,16 +51,22 @@ PRIOR_ROUNDS, PRIOR_TOLERANCE = 1_000, 1e-4
 
 #: most combinations of fairness values that get their own prior offsets
 MAX_GROUPS = 10_000
+#: quantile bins of the piecewise-linear encoding of each scalar
+PLE_BINS = 32
 
 
 class LabelNet(nn.Module):
     """``(batch, features)`` -> class logits ``(batch, classes)``, plus the prior offsets
     ``(groups, classes)`` (one row without fairness columns)."""
 
-    def __init__(self, in_dim: int, classes: int, groups: int = 1, hidden: int = HIDDEN):
+    def __init__(
+        self, in_dim: int, classes: int, groups: int = 1, hidden: int = HIDDEN, edges: torch.Tensor | None = None
+    ):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(0.3), nn.Linear(hidden, classes))
         self.register_buffer("offsets", torch.zeros(groups, classes))
+        # (scalars, bins + 1) quantile edges of the piecewise-linear encoding; (0, 0): none
+        self.register_buffer("edges", torch.zeros(0, 0) if edges is None else edges.float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -104,13 +115,19 @@ class LabelModel:
         return index.to(self.device)
 
     # -- features ---------------------------------------------------------------------------
-    def features(self, scalars: torch.Tensor, choices: torch.Tensor) -> torch.Tensor:
-        """``(n, scalars)`` floats and ``(n, spans)`` choices -> ``(n, in_dim)`` float32."""
-        parts = [scalars.float()]
+    def features(self, scalars: torch.Tensor, choices: torch.Tensor, edges: torch.Tensor | None = None) -> torch.Tensor:
+        """``(n, scalars)`` floats and ``(n, spans)`` choices -> ``(n, in_dim)`` float32
+        (``edges``: the piecewise-linear encoding's, default the fitted network's)."""
+        edges = self.net.edges if edges is None else edges
+        parts = [scalars.float().to(self.device)]
         for i, width in enumerate(self.widths):
             if i != self.segment:
-                parts.append(nn.functional.one_hot(choices[:, i].long(), width).float())
-        return torch.cat(parts, dim=1).to(self.device)
+                parts.append(nn.functional.one_hot(choices[:, i].long(), width).float().to(self.device))
+        if edges.numel():
+            x = parts[0][:, :, None]
+            low, high = edges[None, :, :-1], edges[None, :, 1:]
+            parts.append(((x - low) / (high - low).clamp_min(1e-6)).clamp(0, 1).flatten(1))
+        return torch.cat(parts, dim=1)
 
     def labels(self, choices: torch.Tensor) -> torch.Tensor:
         return choices[:, self.segment].long().to(self.device)
@@ -120,19 +137,40 @@ class LabelModel:
         self, train: tuple[np.ndarray, np.ndarray], valid: tuple[np.ndarray, np.ndarray] | None, seed: int | None
     ) -> "LabelModel":
         """Fit on decoded real rows ``(scalars, choices)``; early-stop on ``valid`` (or on a
-        held-out tenth of ``train`` when ``valid`` is None or empty)."""
-        x, y = self._tensors(*train)
+        held-out tenth of ``train`` when ``valid`` is None or empty); of the plain and the
+        piecewise-linear version, keep the one with the lower validation log loss."""
         gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
         if valid is None or len(valid[0]) == 0:
-            order = torch.randperm(len(x), generator=gen)
-            n_val = max(1, int(round(HOLDOUT * len(x))))
-            x_val, y_val = x[order[:n_val]], y[order[:n_val]]
-            x, y = x[order[n_val:]], y[order[n_val:]]
-        else:
-            x_val, y_val = self._tensors(*valid)
+            order = torch.randperm(len(train[0]), generator=gen).numpy()
+            n_val = max(1, int(round(HOLDOUT * len(order))))
+            valid = (train[0][order[:n_val]], train[1][order[:n_val]])
+            train = (train[0][order[n_val:]], train[1][order[n_val:]])
+        candidates = [None]
+        if self.n_scalars:
+            quantiles = np.quantile(np.asarray(train[0], dtype=np.float64), np.linspace(0, 1, PLE_BINS + 1), axis=0)
+            candidates.append(torch.as_tensor(quantiles.T.copy(), dtype=torch.float32, device=self.device))
+        results = []
+        for edges in candidates:
+            self._fit_one(train, valid, seed, edges)
+            results.append((self.summary["validation_log_loss"], self.net, dict(self.summary)))
+        chosen = min(range(len(results)), key=lambda i: results[i][0])
+        _, self.net, self.summary = results[chosen]
+        self.summary["encoding"] = "piecewise_linear" if chosen == 1 else "plain"
+        self.summary["validation_log_loss_by_encoding"] = {
+            name: round(r[0], 5) for name, r in zip(("plain", "piecewise_linear"), results)
+        }
+        return self
+
+    def _fit_one(self, train, valid, seed: int | None, edges: torch.Tensor | None) -> None:
+        edges = torch.zeros(0, 0, device=self.device) if edges is None else edges
+        x, y = self.features(torch.as_tensor(train[0]), torch.as_tensor(train[1]), edges), self.labels(
+            torch.as_tensor(train[1]))
+        x_val = self.features(torch.as_tensor(valid[0]), torch.as_tensor(valid[1]), edges)
+        y_val = self.labels(torch.as_tensor(valid[1]))
+        gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0 if seed is None else int(seed))
-            self.net = LabelNet(x.shape[1], self.classes, self.groups).to(self.device)
+            self.net = LabelNet(x.shape[1], self.classes, self.groups, edges=edges).to(self.device)
         opt = torch.optim.AdamW(self.net.net.parameters(), lr=1e-3, weight_decay=1e-3)
         best, best_state, best_epoch, waited = math.inf, copy.deepcopy(self.net.state_dict()), 0, 0
         epoch = 0
@@ -159,7 +197,6 @@ class LabelModel:
             "epochs_run": epoch, "best_epoch": best_epoch, "validation_log_loss": best,
             "training_rows": len(x), "validation_rows": len(x_val),
         }
-        return self
 
     def _forward_train(self, x: torch.Tensor, dropout_gen: torch.Generator) -> torch.Tensor:
         """Forward in training mode with dropout masks from ``dropout_gen`` (repeatable)."""
@@ -167,10 +204,6 @@ class LabelModel:
         hidden = relu(first(x))
         keep = (torch.rand(hidden.shape, generator=dropout_gen, device=hidden.device) >= dropout.p).float()
         return last(hidden * keep / (1 - dropout.p))
-
-    def _tensors(self, scalars: np.ndarray, choices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        s, c = torch.as_tensor(scalars), torch.as_tensor(choices)
-        return self.features(s, c), self.labels(c)
 
     @torch.no_grad()
     def _loss(self, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -247,6 +280,9 @@ class LabelModel:
         return {prefix + k: v.detach().cpu() for k, v in self.net.state_dict().items()}
 
     def load_tensors(self, tensors: dict[str, torch.Tensor], prefix: str = "label_model.") -> "LabelModel":
-        self.net.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
+        state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        first = state["net.0.weight"]
+        self.net = LabelNet(first.shape[1], self.classes, self.groups, first.shape[0], state.get("edges")).to(self.device)
+        self.net.load_state_dict(state)
         self.net.eval()
         return self
