@@ -109,3 +109,25 @@ def test_prior_adjustment_matches_the_given_shares():
     drawn = model.draw(scalars, choices, torch.Generator().manual_seed(0))
     assert not (drawn == 2).any()  # a class of share 0 is never drawn
     assert abs(float((drawn == 0).float().mean()) - 0.2) < 0.02
+
+
+def test_streamed_blocks_follow_the_same_rule_as_sample(fitted):
+    # sample_to_parquet / Dask draw blocks: a block under a target condition must be the
+    # generator's rows of that class (as sample() gives), not rows relabelled then filtered
+    from synthgan.scale.blocks import draw_block, make_plan, model_fingerprint
+
+    synth, _ = fitted
+    assert make_plan(synth, 0, 500, None, False).relabel is True
+    assert make_plan(synth, 0, 500, {"channel": "web"}, False).relabel is True
+    plan = make_plan(synth, 0, 500, {"label": "yes"}, False)
+    assert plan.relabel is False
+    block = draw_block(synth, plan, 0)
+    assert block.matched == block.drawn == 500  # every generator row of the class is kept
+    # the stream's model identity covers the label model: other weights, another stream
+    before = model_fingerprint(synth)
+    saved = synth.label_model_.net.offsets.clone()
+    try:
+        synth.label_model_.net.offsets.add_(0.1)
+        assert model_fingerprint(synth) != before
+    finally:
+        synth.label_model_.net.offsets.copy_(saved)

@@ -73,6 +73,7 @@ class BlockPlan:
     release: Callable[[pd.DataFrame], pd.DataFrame] | None  # the privacy check
     integer_ids: tuple[tuple[str, int], ...]  # (column, first id) of integer identifier columns
     signature: dict  # JSON identity of the stream, compared when a run resumes
+    relabel: bool = True  # the label model draws the target (no condition fixes it)
 
 
 @dataclass
@@ -108,14 +109,14 @@ def make_plan(
         "conditions": _json_conditions(conditions),
         "privacy": describe_privacy(privacy),
     }
-    return BlockPlan(int(seed), block_rows, parsed, native, release, ids, signature)
+    return BlockPlan(int(seed), block_rows, parsed, native, release, ids, signature, synth._relabels(parsed))
 
 
 def draw_block(synth: "TabularSynthesizer", plan: BlockPlan, index: int) -> Block:
     """Block ``index`` of the stream: its candidates, filtered."""
     torch_seed, numpy_seed = block_seeds(plan.seed, index)
     gen = synth._new_generator(torch_seed)
-    rows = synth._draw(plan.block_rows, plan.native, gen, np.random.default_rng(numpy_seed))
+    rows = synth._draw(plan.block_rows, plan.native, gen, np.random.default_rng(numpy_seed), plan.relabel)
     for name, start in plan.integer_ids:
         first = start + index * plan.block_rows
         rows[name] = np.arange(first, first + len(rows), dtype=np.int64).astype(rows[name].dtype)
@@ -154,12 +155,21 @@ def check_yield(plan: BlockPlan, drawn: int, matched: int, passed: int, n: int) 
 
 
 def model_fingerprint(synth: "TabularSynthesizer") -> str:
-    """SHA-256 of what generation reads: transformer state, generator weights, counts, hashes."""
+    """SHA-256 of what generation reads: transformer state, generator weights, counts, hashes,
+    and with a target its class counts per condition and its label model."""
     digest = hashlib.sha256(json.dumps(synth.transformer_.state(), sort_keys=True, default=str).encode())
     for key, value in sorted(synth.model_.net_g.state_dict().items()):
         digest.update(key.encode())
         digest.update(value.detach().cpu().contiguous().numpy().tobytes())
     digest.update(synth.model_.sampler.counts.cpu().numpy().tobytes())
+    target = synth.model_.target
+    if target is not None and target.joint is not None:
+        digest.update(target.joint.cpu().numpy().tobytes())
+    label_model = getattr(synth, "label_model_", None)
+    if label_model is not None:
+        for key, value in sorted(label_model.tensors().items()):
+            digest.update(key.encode())
+            digest.update(value.numpy().tobytes())
     if synth.exact_index_ is not None:
         digest.update(synth.exact_index_.keys.tobytes())
     return digest.hexdigest()

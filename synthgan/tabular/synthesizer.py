@@ -484,7 +484,7 @@ class TabularSynthesizer(Synthesizer):
             return self._draw(n, None, gen, np_rng)
         parsed = self._parse_conditions(conditions) if conditions else []
         native = native_condition(parsed, self.transformer_) if parsed else None
-        relabel = not any(c.column == getattr(self, "target_", None) for c in parsed)
+        relabel = self._relabels(parsed)
         kept, total, drawn, matched = [], 0, 0, 0
         batch = n
         budget = MAX_DRAW_FACTOR * n + 10_000
@@ -588,6 +588,11 @@ class TabularSynthesizer(Synthesizer):
         )
         cset = getattr(self, "constraints_", None)
         return rows if cset is None else self.user_schema_.restore_forms(cset.reverse_transform(rows))
+
+    def _relabels(self, parsed) -> bool:
+        """Whether the label model draws the target of rows drawn under ``parsed`` conditions:
+        yes unless one of them fixes the target (those rows keep the generator's class)."""
+        return not any(c.column == getattr(self, "target_", None) for c in parsed)
 
     def _parse_conditions(self, conditions: dict) -> list:
         """Conditions on the user's columns, checked on the rows :meth:`_draw` returns. With
