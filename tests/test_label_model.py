@@ -131,3 +131,17 @@ def test_streamed_blocks_follow_the_same_rule_as_sample(fitted):
         assert model_fingerprint(synth) != before
     finally:
         synth.label_model_.net.offsets.copy_(saved)
+
+
+def test_the_report_says_the_target_came_from_the_label_model(fitted):
+    from synthgan.evaluation import evaluate
+
+    synth, df = fitted
+    holdout = _rule_table(400, seed=9)
+    report = evaluate(df, synth.sample(len(df), seed=8), holdout, model=synth, verbose=False, attacks=None)
+    notes = " ".join(report["utility"].notes)
+    assert "'label' was drawn by the model's label model" in notes
+    assert report["utility"].details["label_model"] == synth.label_model_.summary
+    plain = TabularSynthesizer(**FAST, label_model=False).fit(df, target="label")
+    report = evaluate(df, plain.sample(len(df), seed=8), holdout, model=plain, verbose=False, attacks=None)
+    assert "label model" not in " ".join(report["utility"].notes)

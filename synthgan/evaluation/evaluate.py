@@ -226,7 +226,27 @@ def evaluate(
             bar.update()
     if history is not None:
         report.add(training_section(history))
+    _note_label_model(report, model, target)
     return report
+
+
+def _note_label_model(report, model, target) -> None:
+    """Say in the utility section when the synthetic rows' target came from the model's label
+    model (a classifier fitted on the real training rows): train-on-synthetic scores then
+    measure the generated features together with that classifier's labels."""
+    label_model = getattr(model, "label_model_", None)
+    if label_model is None or target is None or target != getattr(model, "target_", None) or "utility" not in report:
+        return
+    summary = dict(label_model.summary)
+    loss = summary.get("validation_log_loss")
+    report["utility"].details["label_model"] = summary
+    report["utility"].notes.append(
+        f"The synthetic rows' {target!r} was drawn by the model's label model, a classifier fitted on the real "
+        "training rows and applied to the generated features (sequential synthesis; fit(label_model=False) keeps "
+        "the generator's own class)"
+        + (f"; its validation log loss was {loss:.3f}" if isinstance(loss, float) else "")
+        + ". Train-on-synthetic scores measure those features together with its labels."
+    )
 
 
 def _add_constraint_validity(section, rules, tables) -> None:
