@@ -8,7 +8,7 @@ on the real training rows, draws the target given them, so that a model trained 
 synthetic rows learns the real rows' relation between features and target (train on
 synthetic, test on real). The GAN alone learns the target's marginals per condition, not what
 separates its classes: on the fraud table a model trained on rows with its own labels scored
-ROC AUC 0.635 on real rows, with these 0.80 (real rows: 0.84; benchmarks/RESULTS.md, bench_augment).
+ROC AUC 0.635 on real rows, with these 0.78-0.80 (real rows: 0.84; benchmarks/RESULTS.md, bench_augment).
 
 The classifier is a one-hidden-layer network on the model's own encoding of a row (the
 transformer's scalars and a one-hot of every span choice but the target's), early-stopped on
