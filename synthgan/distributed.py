@@ -125,15 +125,15 @@ class DistContext:
 
     def broadcast_buffers(self, module: torch.nn.Module) -> None:
         """Rank 0's buffers (batch-norm statistics) everywhere, so every rank holds one model."""
-        for buffer in module.buffers():
-            moved = self._on_device(buffer.detach().clone())
-            dist.broadcast(moved, 0)
-            buffer.copy_(moved.to(buffer.device))
+        self._broadcast_tensors(module.buffers())
 
     def broadcast_module(self, module: torch.nn.Module) -> None:
         """Rank 0's parameters and buffers everywhere (a module every rank fitted on its rows)."""
+        self._broadcast_tensors([*module.parameters(), *module.buffers()])
+
+    def _broadcast_tensors(self, tensors) -> None:
         with torch.no_grad():
-            for tensor in list(module.parameters()) + list(module.buffers()):
+            for tensor in tensors:
                 moved = self._on_device(tensor.detach().clone())
                 dist.broadcast(moved, 0)
                 tensor.copy_(moved.to(tensor.device))

@@ -237,9 +237,7 @@ class LabelModel:
             usable = reached & (counts.sum(dim=1) > 0)
             offsets[usable] = solved[usable]
         self.net.offsets.copy_(offsets)
-        self.summary["prior_offsets"] = [
-            [None if not math.isfinite(v) else round(v, 4) for v in row] for row in overall.tolist()
-        ][0]
+        self.summary["prior_offsets"] = [round(v, 4) if math.isfinite(v) else None for v in overall[0].tolist()]
         if self.groups > 1:
             self.summary["groups"] = self.groups
 

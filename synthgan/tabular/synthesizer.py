@@ -364,8 +364,7 @@ class TabularSynthesizer(Synthesizer):
         if validation_rows is not None and len(validation_rows):
             valid = transformer.decode(transformer.transform(validation_rows, np.random.default_rng(seed + 3)))
         train_rows = transformer.decode(matrix.cpu().numpy())
-        with seeded(seed + 3, model.device):
-            label_model.fit(train_rows, valid, seed + 3)
+        label_model.fit(train_rows, valid, seed + 3)  # seeded from its own generators
         group = label_model.group(torch.as_tensor(train_rows[1])).cpu().numpy()
         classes = train_rows[1][:, label_model.segment]
         counts = np.zeros((label_model.groups, label_model.classes))
