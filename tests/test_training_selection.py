@@ -32,7 +32,7 @@ def cancer() -> pd.DataFrame:
 def test_quantile_inverse_is_exact_on_training_values(output):
     rng = np.random.default_rng(0)
     values = np.concatenate([rng.lognormal(3, 1, 3_000), np.zeros(1_000), np.full(200, 7.5)])
-    enc = QuantileEncoder(output).fit(values)
+    enc = QuantileEncoder(output, atom_share=None).fit(values)  # the bare quantile map
     back = enc.inverse(enc.scalar(enc.quantile(values))[:, None], np.zeros((len(values), 0), int), True)
     np.testing.assert_allclose(back, values, rtol=1e-9, atol=1e-9)
     assert len(enc.knots) <= 2_000 + 4  # bounded state; the point masses keep two knots each
@@ -41,7 +41,7 @@ def test_quantile_inverse_is_exact_on_training_values(output):
 def test_quantile_keeps_point_masses_and_the_range():
     rng = np.random.default_rng(1)
     values = np.where(rng.random(5_000) < 0.3, 0.0, rng.normal(50, 10, 5_000))
-    enc = QuantileEncoder().fit(values)
+    enc = QuantileEncoder(atom_share=None).fit(values)
     # a generator that draws uniformly over the quantiles gives the real distribution back
     q = rng.random(20_000)
     out = enc.inverse(enc.scalar(q)[:, None], np.zeros((len(q), 0), int), False)
@@ -62,6 +62,83 @@ def test_quantile_state_round_trips():
     choices = np.zeros((7, 1), int)
     np.testing.assert_array_equal(enc.inverse(s, choices, True), again.inverse(s, choices, True))
     assert [sp.role for sp in enc.spans] == ["value", "missing"]
+
+
+# -- point masses (atoms) --------------------------------------------------------------------
+def _zero_inflated(n=5_000, seed=0):
+    rng = np.random.default_rng(seed)
+    values = np.where(rng.random(n) < 0.8, 0.0, np.round(rng.lognormal(8, 1, n)))
+    values[rng.random(n) < 0.15] = 40.0  # a second point mass
+    values[:50] = np.nan
+    return values
+
+
+def test_point_masses_get_a_mode_span_and_encode_exactly():
+    values = _zero_inflated()
+    enc = QuantileEncoder().fit(values)
+    assert enc.atoms.tolist() == [0.0, 40.0] and enc.has_rest
+    assert [(sp.role, sp.width) for sp in enc.spans] == [("value", 1), ("mode", 3), ("missing", 2)]
+    block = enc.transform(values)
+    mode, missing = block[:, 1:4].argmax(axis=1), block[:, 4:6].argmax(axis=1)
+    observed = ~np.isnan(values)
+    assert (mode[observed & (values == 0)] == 0).all() and (mode[values == 40] == 1).all()
+    assert (mode[observed & (values != 0) & (values != 40)] == 2).all()
+    # a scalar the row does not use is drawn from the other values' distribution: no spike
+    unused, used = block[~observed | (values == 0) | (values == 40), 0], block[mode == 2, 0]
+    assert np.unique(unused).size > 0.9 * unused.size
+    assert abs(np.median(unused) - np.median(used)) < 0.05 and abs(unused.std() - used.std()) < 0.05
+    back = enc.inverse(block[:, :1], np.stack([mode, missing], axis=1), True)
+    np.testing.assert_allclose(back, values, rtol=1e-5)  # float32 scalars; NaN where missing
+    assert np.isnan(back[:50]).all()
+
+
+def test_point_masses_come_back_at_the_chosen_rate_and_the_rest_keeps_its_shape():
+    values = _zero_inflated()[50:]
+    enc = QuantileEncoder().fit(values)
+    rng = np.random.default_rng(1)
+    # a generator whose mode choices follow the real shares and whose scalars are uniform
+    shares = [(values == 0).mean(), (values == 40).mean()]
+    mode = rng.choice(3, 20_000, p=[shares[0], shares[1], 1 - sum(shares)])
+    out = enc.inverse(enc.scalar(rng.random(20_000))[:, None], mode[:, None], False)
+    assert abs((out == 0).mean() - shares[0]) < 0.01 and abs((out == 40).mean() - shares[1]) < 0.01
+    rest, out_rest = values[(values != 0) & (values != 40)], out[mode == 2]
+    assert abs(np.median(out_rest) - np.median(rest)) / np.median(rest) < 0.05
+    assert out.min() >= values.min() and out.max() <= values.max()
+
+
+def test_atoms_are_the_heaviest_values_above_the_share():
+    values = np.concatenate([np.zeros(500), np.full(300, 1.0), np.full(150, 2.0), np.full(120, 3.0),
+                             np.arange(10.0, 940.0)])
+    # shares: 0 -> 25%, 1 -> 15%, 2 -> 7.5%, 3 -> 6%, the rest one row each
+    assert QuantileEncoder(atom_share=0.07, max_atoms=3).fit(values).atoms.tolist() == [0.0, 1.0, 2.0]
+    assert QuantileEncoder(atom_share=0.1, max_atoms=3).fit(values).atoms.tolist() == [0.0, 1.0]
+    assert QuantileEncoder(atom_share=0.05, max_atoms=2).fit(values).atoms.tolist() == [0.0, 1.0]  # the heaviest
+    assert QuantileEncoder(atom_share=None).fit(values).n_modes == 0
+    with pytest.raises(ValueError, match="atom_share"):
+        QuantileEncoder(atom_share=0.0)
+
+
+def test_a_column_of_atoms_only_round_trips_with_missing_values():
+    values = np.array([0.0] * 60 + [5.0] * 30 + [np.nan] * 10)
+    enc = QuantileEncoder().fit(values)
+    assert not enc.has_rest and [(sp.role, sp.width) for sp in enc.spans] == [("value", 1), ("mode", 2), ("missing", 2)]
+    block = enc.transform(values)
+    choices = np.stack([block[:, 1:3].argmax(axis=1), block[:, 3:5].argmax(axis=1)], axis=1)
+    back = enc.inverse(block[:, :1], choices, True)
+    np.testing.assert_array_equal(back[:90], values[:90])
+    assert np.isnan(back[90:]).all()
+
+
+def test_atom_state_round_trips_and_older_states_have_no_atoms():
+    values = _zero_inflated(800, seed=3)
+    enc = QuantileEncoder().fit(values)
+    again = QuantileEncoder.from_state(enc.state())
+    assert again.atoms.tolist() == enc.atoms.tolist() and again.spans == enc.spans
+    s = np.linspace(-0.99, 0.99, 9)[:, None]
+    choices = np.stack([np.arange(9) % 3, np.zeros(9, int)], axis=1)
+    np.testing.assert_array_equal(enc.inverse(s, choices, True), again.inverse(s, choices, True))
+    old = {k: v for k, v in QuantileEncoder(atom_share=None).fit(values).state().items() if k not in ("atoms", "has_rest")}
+    assert QuantileEncoder.from_state(old).n_modes == 0  # a model file from before atoms
 
 
 def test_values_come_back_at_the_recorded_decimals(cancer):

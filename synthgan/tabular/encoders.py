@@ -146,6 +146,11 @@ class ContinuousEncoder:
 
 #: most knots a quantile encoder keeps (its state is JSON in the model file)
 MAX_KNOTS = 2_000
+#: a value held by at least this share of a numeric column's rows is a point mass ("atom")
+#: with its own entry in a softmax span (CTAB-GAN's mixed-type encoding, Zhao et al. 2021)
+ATOM_SHARE = 0.1
+#: most atoms per column (the heaviest are kept)
+MAX_ATOMS = 3
 #: quantile encodings: "uniform" puts the empirical CDF on (-1, 1); "normal" its normal score
 QUANTILE_OUTPUTS = ("uniform", "normal", "normal_tanh")
 #: "normal_tanh": normal scores divided by this, a tanh output (|score| <= 4.75 -> within +-0.95)
@@ -168,6 +173,20 @@ class QuantileEncoder:
     rounding), never leaves the observed range, and needs no clipping. Missing values get a
     ``present/missing`` span.
 
+    Point masses ("atoms"): a value held by at least ``atom_share`` of the rows (at most
+    ``max_atoms`` of them, the heaviest) gets its own entry in a ``softmax`` span, with one more
+    entry for all other values, whose quantile map is then fitted on those other values alone.
+    The scalar of a row it does not describe (an atom, a missing value) is a random draw from
+    the other values' distribution: a constant there (0, or the minimum) showed up as a spike
+    the generator copied into the other values (Adult's ``hours-per-week`` came back with a
+    standard deviation of 7.2 hours against 12.3). This is CTAB-GAN's mixed-type encoding (Zhao et al.,
+    2021, "CTAB-GAN: Effective Table Data Synthesizing") on top of the quantile map: the
+    generator chooses "zero or not" as a category, conditioned on the rest of the row, instead
+    of placing a tanh output on one side of a threshold. Measured on Adult, without it the
+    generator gave half the real share of non-zero ``capital-gain`` (3.7% against 8.3%), and
+    for women almost no non-zero ``capital-loss`` (0.1% against 3.4%) (docs/tabular.md).
+    ``atom_share=None`` turns atoms off.
+
     ``output="normal_tanh"`` (the default): the normal score ``Phi^-1(q)`` (TabDDPM's
     ``QuantileTransformer(output_distribution="normal")``) divided by 5, a ``tanh`` network
     output; ``output="normal"``: the normal score itself as a ``linear`` (unsquashed) output;
@@ -178,17 +197,40 @@ class QuantileEncoder:
     four, "uniform" in between (docs/tabular.md).
     """
 
-    def __init__(self, output: str = "normal_tanh", max_knots: int = MAX_KNOTS):
+    def __init__(
+        self,
+        output: str = "normal_tanh",
+        max_knots: int = MAX_KNOTS,
+        atom_share: float | None = ATOM_SHARE,
+        max_atoms: int = MAX_ATOMS,
+    ):
         if output not in QUANTILE_OUTPUTS:
             raise ValueError(f"output must be one of {QUANTILE_OUTPUTS}, got {output!r}")
+        if atom_share is not None and not 0 < atom_share <= 1:
+            raise ValueError(f"atom_share must be in (0, 1] or None, got {atom_share!r}")
         self.output = output
         self.max_knots = max_knots
+        self.atom_share = atom_share
+        self.max_atoms = max_atoms
 
     def fit(self, values: np.ndarray, rng: np.random.Generator | None = None) -> "QuantileEncoder":
         missing = np.isnan(values)
         observed = np.sort(values[~missing])
         self.has_missing = bool(missing.any())
         self.low, self.high = float(observed[0]), float(observed[-1])
+        distinct, counts = np.unique(observed, return_counts=True)
+        self.atoms = np.empty(0)
+        if self.atom_share is not None and self.max_atoms > 0:
+            heavy = np.flatnonzero(counts >= self.atom_share * len(observed))
+            heavy = heavy[np.argsort(-counts[heavy], kind="stable")][: self.max_atoms]
+            self.atoms = np.sort(distinct[heavy])
+        rest = observed[~np.isin(observed, self.atoms)]
+        self.has_rest = len(rest) > 0
+        self._fit_knots(rest if self.has_rest else observed)
+        return self
+
+    def _fit_knots(self, observed: np.ndarray) -> None:
+        """The piecewise-linear quantile map of ``observed`` (sorted, not empty)."""
         n = len(observed)
         distinct, first = np.unique(observed, return_index=True)
         counts = np.diff(np.append(first, n))
@@ -209,11 +251,17 @@ class QuantileEncoder:
                 knots.append(value)
         self.quantiles = np.asarray(quantiles, dtype=np.float64)
         self.knots = np.asarray(knots, dtype=np.float64)
-        return self
+
+    @property
+    def n_modes(self) -> int:
+        """Width of the point-mass span: one entry per atom, plus one for the other values."""
+        return len(self.atoms) + int(self.has_rest) if len(self.atoms) else 0
 
     @property
     def spans(self) -> list[SpanSpec]:
         out = [SpanSpec("linear" if self.output == "normal" else "tanh", 1, "value")]
+        if self.n_modes:
+            out.append(SpanSpec("softmax", self.n_modes, "mode"))
         if self.has_missing:
             out.append(SpanSpec("softmax", 2, "missing"))
         return out
@@ -252,22 +300,44 @@ class QuantileEncoder:
 
     def transform(self, values: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         missing = np.isnan(values)
-        q = self.quantile(np.where(missing, self.low, values))
-        block = np.zeros((len(values), 1 + (2 if self.has_missing else 0)), dtype=np.float32)
-        block[:, 0] = self.scalar(q)
+        k = self.n_modes
+        block = np.zeros((len(values), 1 + k + (2 if self.has_missing else 0)), dtype=np.float32)
+        block[:, 0] = self.scalar(self.quantile(np.where(missing, self.low, values)))
+        unused = missing.copy()  # rows whose value the scalar does not carry
+        if k:
+            atom = np.searchsorted(self.atoms, values)
+            is_atom = ~missing & (atom < len(self.atoms))
+            is_atom[is_atom] = self.atoms[atom[is_atom]] == values[is_atom]
+            if not self.has_rest:  # every observed value is an atom; missing rows take the first
+                is_atom |= missing
+                atom = np.where(missing, 0, atom)
+            mode = np.where(is_atom, atom, len(self.atoms))
+            block[np.arange(len(values)), 1 + mode] = 1.0
+            unused |= is_atom
+        if unused.any():
+            # a scalar the row does not use is drawn from the other values' distribution, so the
+            # scalar's marginal has no spike (a constant there pulled generated values to it)
+            rng = rng if rng is not None else np.random.default_rng(0)
+            block[unused, 0] = self.scalar(rng.uniform(self.quantiles[0], self.quantiles[-1], int(unused.sum())))
         if self.has_missing:
-            block[np.arange(len(values)), 1 + missing.astype(int)] = 1.0
+            block[np.arange(len(values)), 1 + k + missing.astype(int)] = 1.0
         return block
 
     def inverse(self, scalars: np.ndarray, choices: np.ndarray, enforce_bounds: bool) -> np.ndarray:
-        """``scalars``: the network's value per row; ``choices``: the missing span's choice if any.
+        """``scalars``: the network's value per row; ``choices``: the chosen index of each
+        softmax span (the point-mass span if the column has atoms, then the missing span).
 
         Always inside the observed range (``enforce_bounds`` has nothing to clip)."""
         s = scalars[:, 0].astype(np.float64)
         q = self._to_quantile(s if self.output == "normal" else np.clip(s, -1, 1))
-        values = np.interp(q, self.quantiles, self.knots) if len(self.knots) > 1 else np.full(len(q), self.low)
+        values = np.interp(q, self.quantiles, self.knots) if len(self.knots) > 1 else np.full(len(q), self.knots[0])
+        k = self.n_modes
+        if k:
+            mode = np.minimum(choices[:, 0], len(self.atoms))
+            chosen = mode < len(self.atoms)
+            values = np.where(chosen, self.atoms[np.minimum(mode, len(self.atoms) - 1)], values)
         if self.has_missing:
-            values = np.where(choices[:, 0] == 1, np.nan, values)
+            values = np.where(choices[:, 1 if k else 0] == 1, np.nan, values)
         return values
 
     def state(self) -> dict:
@@ -279,6 +349,8 @@ class QuantileEncoder:
             "high": self.high,
             "quantiles": self.quantiles.tolist(),
             "knots": self.knots.tolist(),
+            "atoms": self.atoms.tolist(),
+            "has_rest": self.has_rest,
         }
 
     @classmethod
@@ -287,6 +359,9 @@ class QuantileEncoder:
         enc.has_missing, enc.low, enc.high = state["has_missing"], state["low"], state["high"]
         enc.quantiles = np.asarray(state["quantiles"], dtype=np.float64)
         enc.knots = np.asarray(state["knots"], dtype=np.float64)
+        # files written before point-mass spans have no atoms
+        enc.atoms = np.asarray(state.get("atoms", []), dtype=np.float64)
+        enc.has_rest = bool(state.get("has_rest", True))
         return enc
 
 
