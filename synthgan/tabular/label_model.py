@@ -279,7 +279,8 @@ class LabelModel:
         method on the convex dual ``log mean exp(p . tilt) - tilt . shares``, then kept within
         :data:`TILT_RANGE` of its largest entry."""
         p = proba.double()
-        target = (counts / counts.sum().clamp_min(1e-12)).double()
+        p = p / p.sum(dim=1, keepdim=True)
+        target = counts.double() / counts.double().sum().clamp_min(1e-12)
         tilt = torch.zeros(self.classes, dtype=torch.float64, device=p.device)
 
         def dual(t: torch.Tensor) -> float:
@@ -294,6 +295,9 @@ class LabelModel:
             centred = p - mean
             hessian = (centred * w[:, None]).T @ centred + 1e-9 * torch.eye(self.classes, dtype=p.dtype, device=p.device)
             step = torch.linalg.lstsq(hessian, gap[:, None]).solution[:, 0]
+            # a shift of every class weight by one constant changes nothing (the rows' class
+            # probabilities sum to 1): keep the step off that direction, where the Hessian is 0
+            step = step - step.mean()
             here, size = dual(tilt), 1.0
             while size > 1e-4 and dual((tilt - size * step).clamp(-4 * TILT_RANGE, 4 * TILT_RANGE)) > here:
                 size /= 2  # backtracking: the dual never rises
