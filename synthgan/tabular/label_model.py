@@ -8,7 +8,7 @@ on the real training rows, draws the target given them, so that a model trained 
 synthetic rows learns the real rows' relation between features and target (train on
 synthetic, test on real). The GAN alone learns the target's marginals per condition, not what
 separates its classes: on the fraud table a model trained on rows with its own labels scored
-ROC AUC 0.635 on real rows, with these 0.78-0.80 (real rows: 0.84; benchmarks/RESULTS.md, bench_augment).
+ROC AUC 0.635 on real rows, with these 0.776-0.802 over four fits (real rows: 0.84; benchmarks/RESULTS.md, bench_augment).
 
 The classifier is a one-hidden-layer network on the model's own encoding of a row (the
 transformer's scalars and a one-hot of every span choice but the target's), early-stopped on
@@ -19,12 +19,15 @@ Features in Tabular Deep Learning"), which lets the network place thresholds as 
 (Adult: ROC AUC 0.906 -> 0.915 on held-out rows, and it is the version kept; on the mostly
 categorical fraud table it did worse on one split, 0.849 -> 0.804, and the two validation
 losses are close: 0.191 / 0.203 on one split, 0.1868 / 0.1862 on another, so either may be
-kept there). Its class probabilities are shifted by per-class offsets so that the
-target's share among unconditioned synthetic rows equals its share among the training rows
-(the prior adjustment of Saerens, Latinne & Decaestecker, 2002); with ``fairness`` columns
-the offsets are per combination of their values, so the target's share *within each sensitive
-group* is the real one (what ``fit(fairness=...)`` promises) while the classifier decides which
-rows of a group carry which class. Weights and offsets are tensors: the model file stays
+kept there). The target's share among unconditioned synthetic rows is kept at its share among the
+training rows by an exponential tilt of the rows (rejection sampling with probability
+``exp(p(x) . tilt - max(tilt))``, the I-projection of the generator's distribution onto that
+constraint; Csiszar, 1975), which leaves the classifier's ``p(y | x)`` as fitted; what the tilt
+cannot reach, per-class offsets of the log-probabilities close (the prior adjustment of Saerens,
+Latinne & Decaestecker, 2002). With ``fairness`` columns the offsets are per combination of their
+values, so the target's share *within each sensitive group* is the real one (what
+``fit(fairness=...)`` promises) while the classifier decides which rows of a group carry which
+class. Weights, tilt and offsets are tensors: the model file stays
 pickle-free.
 """
 
@@ -236,10 +239,10 @@ class LabelModel:
         ``p(y | x)`` stay as fitted on real rows. What the tilt cannot reach within
         :data:`TILT_RANGE` (a class of share 0, a share the rows' probabilities do not span),
         per-class offsets of the log-probabilities close (the prior adjustment of Saerens et
-        al., 2002). Measured on Adult (one fit, 8 draws): offsets alone inflated ``p(>50K | x)``
-        (mean 0.31 on real held-out rows against a share of 0.24) and a model trained on the
-        rows had equalised-odds difference 0.170 +- 0.013 across sex, the tilt 0.114 +- 0.021
-        (real rows: 0.064), with the same share.
+        al., 2002). Measured on Adult (one fit, three draws each): offsets alone inflated
+        ``p(>50K | x)`` (mean 0.31 on real held-out rows against a share of 0.24) and a model
+        trained on the rows had equalised-odds difference 0.166 +- 0.018 across sex, with the
+        tilt 0.095 +- 0.019 (real rows: 0.064), the share the same (benchmarks/RESULTS.md).
 
         With fairness columns only offsets, one set per combination of their values, so that the
         share *within each group* is the training one (a group the rows do not reach takes the

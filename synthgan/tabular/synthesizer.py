@@ -182,8 +182,11 @@ class TabularSynthesizer(Synthesizer):
         features the generator made (sequential synthesis, as synthpop does): synthetic rows
         then predict the target as real rows do. Rows of a conditioned class
         (``sample(conditions={target: c})``, :meth:`augment`) keep the generator's rows of that
-        class. ``label_model_`` holds it (``None`` when not used); its ``summary`` records the
-        early stopping and the prior offsets that keep the target's share the real one.
+        class. The target's share among unconditioned rows is kept at the real one by an
+        exponential tilt of the rows (a share of rows is turned away, 17% on Adult, so
+        sampling draws that many more), offsets closing what the tilt cannot (per group with
+        ``fairness``). ``label_model_`` holds it (``None`` when not used); its ``summary``
+        records the early stopping, the tilt, its acceptance rate and the offsets.
 
         ``fairness`` (with ``target``) names discrete sensitive columns (``["sex", "race"]``)
         that are conditioned on jointly with the target: every training condition carries the
@@ -363,7 +366,7 @@ class TabularSynthesizer(Synthesizer):
 
     def _fit_label_model(self, matrix: torch.Tensor, validation_rows, config: TabularConfig, ctx) -> LabelModel:
         """The target's label model, fitted on the training rows (early-stopped on the
-        validation rows when the fit holds some out), its offsets set on unconditioned draws.
+        validation rows when the fit holds some out), its tilt and offsets set on unconditioned draws.
         Under data-parallel training every rank fits on its rows, then takes rank 0's model."""
         transformer, model = self.transformer_, self.model_
         seed = 0 if config.seed is None else config.seed
