@@ -306,8 +306,7 @@ class QuantileEncoder:
         unused = missing.copy()  # rows whose value the scalar does not carry
         if k:
             atom = np.searchsorted(self.atoms, values)
-            is_atom = ~missing & (atom < len(self.atoms))
-            is_atom[is_atom] = self.atoms[atom[is_atom]] == values[is_atom]
+            is_atom = np.isin(values, self.atoms)
             if not self.has_rest:  # every observed value is an atom; missing rows take the first
                 is_atom |= missing
                 atom = np.where(missing, 0, atom)

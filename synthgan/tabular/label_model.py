@@ -360,15 +360,39 @@ class LabelModel:
         """``(n,)`` bool: which generated rows to keep under the exponential tilt (rejection
         sampling with probability ``exp(p(x) . tilt - max(tilt))``, at least
         ``exp(-TILT_RANGE)``); draws one uniform per row from ``generator``."""
-        self.net.eval()
-        weight = self._weight(self.net(self.features(scalars, choices)))
-        u = torch.rand(len(weight), generator=generator, device=generator.device).to(weight.device)
-        return u < weight
+        return self._accept(self._logits(scalars, choices), generator)
 
     @torch.no_grad()
     def draw(self, scalars: torch.Tensor, choices: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """One class index per row, drawn from :meth:`proba` with ``generator``."""
-        p = self.proba(scalars, choices)
+        return self._draw(self._logits(scalars, choices), choices, generator)
+
+    @torch.no_grad()
+    def relabel(
+        self, scalars: torch.Tensor, choices: torch.Tensor, generator: torch.Generator, limit: int
+    ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """:meth:`accept` then :meth:`draw` on one forward pass of the network: the rows kept
+        (``(n,)`` bool, ``None`` without a tilt; at most the first ``limit`` of them count) and
+        a class for each row that counts. The same draws from ``generator`` as the two calls."""
+        logits = self._logits(scalars, choices)
+        keep = None
+        if self.tilted:
+            keep = self._accept(logits, generator)
+            keep &= torch.cumsum(keep, dim=0) <= limit
+            logits, choices = logits[keep], choices[keep.to(choices.device)]
+        return keep, self._draw(logits, choices, generator)
+
+    def _logits(self, scalars: torch.Tensor, choices: torch.Tensor) -> torch.Tensor:
+        self.net.eval()
+        return self.net(self.features(scalars, choices)).float()
+
+    def _accept(self, logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        weight = self._weight(logits)
+        u = torch.rand(len(weight), generator=generator, device=generator.device).to(weight.device)
+        return u < weight
+
+    def _draw(self, logits: torch.Tensor, choices: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        p = torch.log_softmax(logits + self.net.offsets[self.group(choices)], dim=1).exp()
         cdf = torch.cumsum(p, dim=1)
         u = torch.rand((len(p), 1), generator=generator, device=generator.device).to(p.device) * cdf[:, -1:]
         return torch.searchsorted(cdf, u, right=True).squeeze(1).clamp_(max=self.classes - 1)

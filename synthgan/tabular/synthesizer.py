@@ -721,10 +721,11 @@ class TabularSynthesizer(Synthesizer):
             s, c = model.generate(cond, gen, dtype)
             if label_model is not None:
                 with torch.inference_mode():  # generate's tensors are inference tensors
-                    if tilted:
-                        keep = label_model.accept(s, c, gen).to(s.device)
-                        s, c = s[keep][: n - have], c[keep][: n - have]
-                    c[:, label_model.segment] = label_model.draw(s, c, gen).to(c.device, c.dtype)
+                    keep, classes = label_model.relabel(s, c, gen, n - have)
+                    if keep is not None:
+                        keep = keep.to(s.device)
+                        s, c = s[keep], c[keep]
+                    c[:, label_model.segment] = classes.to(c.device, c.dtype)
             scalars.append(s.cpu().numpy())
             choices.append(c.to(torch.int32).cpu().numpy())
             have += len(s)
