@@ -123,14 +123,25 @@ def dask_sample_to_parquet(
                                   pure=False)
                     for index in indices
                 ]
+                added = set()
                 try:
                     for future in distributed.as_completed(futures):
                         result = future.result()
                         drawn += result["drawn"]
                         job.add(result)
+                        added.add(future.key)
                         bar.update(max(0, min(job.prefix_rows(), n) - bar.n))
-                except BaseException:
-                    client.cancel(futures)  # the manifest lists what finished; a resume does the rest
+                except Exception:
+                    # A task failed. Its wave's other tasks are let finish, not cancelled: a cancelled
+                    # task keeps running in its worker thread and would write its part (or leave a
+                    # temporary file) after this call has raised. What finished goes in the manifest.
+                    distributed.wait(futures)
+                    for future in futures:
+                        if future.key not in added and future.status == "finished":
+                            job.add(future.result())
+                    raise
+                except BaseException:  # interrupted: stop now; a resume sweeps what was cut short
+                    client.cancel(futures)
                     raise
                 job.check()
             job.finish(last, synth)
