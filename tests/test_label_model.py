@@ -69,6 +69,22 @@ def test_conditioned_rows_keep_their_class(fitted):
     assert out.loc[out["synthetic"], "label"].tolist() == ["yes"] * 120
 
 
+def test_rows_of_a_conditioned_class_are_the_models_own_rows_of_that_class(fitted):
+    """sample(conditions={target: c}) gives what the model's joint holds for class c (the
+    rows of that class in an unconditioned sample), so they carry the rule the label model
+    learnt; the generator's own conditional rows did not (and on the fraud table were a
+    caricature of the class: 90% of its fraud rows in one claim month)."""
+    synth, df = fitted
+    yes = synth.sample(1_000, conditions={"label": "yes"}, seed=6)
+    rows = synth.sample(8_000, seed=7)
+    in_sample = float(_rule(rows[rows["label"] == "yes"]).mean())
+    conditioned = float(_rule(yes).mean())
+    assert conditioned > 0.6, conditioned  # 0.95 of the real "yes" rows follow the rule; 0.74 here
+    assert abs(conditioned - in_sample) < 0.05, (conditioned, in_sample)
+    plain = TabularSynthesizer(**FAST, label_model=False).fit(df, target="label")
+    assert float(_rule(plain.sample(1_000, conditions={"label": "yes"}, seed=6)).mean()) < conditioned - 0.3  # 0.22
+
+
 def test_label_model_is_fitted_on_training_rows_and_early_stopped(fitted):
     synth, df = fitted
     summary = synth.label_model_.summary
@@ -154,17 +170,17 @@ def test_the_tilt_keeps_the_classifier_probabilities_and_reaches_the_share():
 
 
 def test_streamed_blocks_follow_the_same_rule_as_sample(fitted):
-    # sample_to_parquet / Dask draw blocks: a block under a target condition must be the
-    # generator's rows of that class (as sample() gives), not rows relabelled then filtered
+    # sample_to_parquet / Dask draw blocks: a block under a target condition is, as in sample(),
+    # the label model's draws filtered to that class (the generator is not conditioned on it)
     from synthgan.scale.blocks import draw_block, make_plan, model_fingerprint
 
     synth, _ = fitted
     assert make_plan(synth, 0, 500, None, False).relabel is True
     assert make_plan(synth, 0, 500, {"channel": "web"}, False).relabel is True
     plan = make_plan(synth, 0, 500, {"label": "yes"}, False)
-    assert plan.relabel is False
+    assert plan.relabel is True and plan.native is None
     block = draw_block(synth, plan, 0)
-    assert block.matched == block.drawn == 500  # every generator row of the class is kept
+    assert 0 < block.matched < block.drawn and set(block.rows["label"]) == {"yes"}
     # the stream's model identity covers the label model: other weights, another stream
     before = model_fingerprint(synth)
     saved = synth.label_model_.net.offsets.clone()

@@ -26,7 +26,7 @@ import pandas as pd
 
 from synthgan.errors import ConditionError, ConfigError, PrivacyFilterError
 from synthgan.schema import ColumnKind
-from synthgan.tabular.conditions import Condition, native_condition
+from synthgan.tabular.conditions import Condition
 
 if TYPE_CHECKING:
     from synthgan.tabular.synthesizer import TabularSynthesizer
@@ -39,7 +39,7 @@ MAX_DRAW_FACTOR = 200
 #: ... but not before this many candidates were drawn
 MIN_DRAWN = 10_000
 #: version of the stream's definition, recorded in manifests
-STREAM_VERSION = 1
+STREAM_VERSION = 2  # 2: a target condition is met on the label model's draws
 
 
 def check_count(name: str, value, minimum: int = 1) -> int:
@@ -94,7 +94,7 @@ def make_plan(
     block_rows = check_count("block_rows", block_rows)
     release = synth._release_check(privacy)
     parsed = tuple(synth._parse_conditions(conditions)) if conditions else ()
-    native = native_condition(list(parsed), synth.transformer_) if parsed else None
+    native = synth._native(list(parsed))
     ids = tuple(
         (col.name, int(synth.transformer_.encoders[col.name].start))
         for col in synth.transformer_.schema.columns

@@ -495,7 +495,7 @@ class TabularSynthesizer(Synthesizer):
         if not conditions and release is None and (cset is None or not cset.rejected):
             return self._draw(n, None, gen, np_rng)
         parsed = self._parse_conditions(conditions) if conditions else []
-        native = native_condition(parsed, self.transformer_) if parsed else None
+        native = self._native(parsed)
         relabel = self._relabels(parsed)
         kept, total, drawn, matched = [], 0, 0, 0
         batch = n
@@ -603,8 +603,23 @@ class TabularSynthesizer(Synthesizer):
 
     def _relabels(self, parsed) -> bool:
         """Whether the label model draws the target of rows drawn under ``parsed`` conditions:
-        yes unless one of them fixes the target (those rows keep the generator's class)."""
-        return not any(c.column == getattr(self, "target_", None) for c in parsed)
+        always, when there is one. A condition on the target is then met by rejection on its
+        draws (:meth:`_native`), so the rows of class ``c`` are the model's own ``p(x | c)``:
+        the rows of that class in an unconditioned sample."""
+        return True
+
+    def _native(self, parsed) -> tuple[str, int] | None:
+        """The equality fed to the generator's conditional vector (the rarest), or None.
+
+        With a label model, a condition on the target is never fed: the generator's own rows
+        of a class were a caricature of it (the auxiliary head's pull, and few rows with only
+        the class as their condition in training): on the fraud table 90% of its fraud rows
+        had one claim month (real: 11% at most) and a classifier told them from real fraud
+        rows with ROC AUC 0.998; drawn from the generator's rows and the label model's
+        classes, 0.82 (benchmarks/RESULTS.md, bench_augment)."""
+        if getattr(self, "label_model_", None) is not None:
+            parsed = [c for c in parsed if c.column != self.target_]
+        return native_condition(parsed, self.transformer_) if parsed else None
 
     def _parse_conditions(self, conditions: dict) -> list:
         """Conditions on the user's columns, checked on the rows :meth:`_draw` returns. With
