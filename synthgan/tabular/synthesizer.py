@@ -181,8 +181,10 @@ class TabularSynthesizer(Synthesizer):
         draws the target of every sampled row whose target no condition fixes, given the
         features the generator made (sequential synthesis, as synthpop does): synthetic rows
         then predict the target as real rows do. Rows of a conditioned class
-        (``sample(conditions={target: c})``, :meth:`augment`) keep the generator's rows of that
-        class. The target's share among unconditioned rows is kept at the real one by an
+        (``sample(conditions={target: c})``, :meth:`augment`, the imbalanced-learn resampler)
+        are the model's own rows of that class: drawn as unconditioned rows are, the label
+        model's class kept only where it is ``c`` (rejection; a class of share ``s`` takes
+        about ``1/s`` draws). The target's share among unconditioned rows is kept at the real one by an
         exponential tilt of the rows (a share of rows is turned away, 17% on Adult, so
         sampling draws that many more), offsets closing what the tilt cannot (per group with
         ``fairness``). ``label_model_`` holds it (``None`` when not used); its ``summary``
