@@ -102,6 +102,30 @@ def test_label_model_survives_save_and_load(fitted, tmp_path):
     pd.testing.assert_frame_equal(loaded.sample(300, seed=7), synth.sample(300, seed=7))
 
 
+def test_label_model_is_an_ensemble_whose_probabilities_are_the_members_mean(fitted, tmp_path):
+    from synthgan.tabular.label_model import ENSEMBLE
+
+    synth, df = fitted
+    lm = synth.label_model_
+    assert len(lm.net.others) == ENSEMBLE - 1 and lm.summary["members"] == ENSEMBLE
+    losses = lm.summary["validation_log_loss_of_members"]
+    assert len(set(losses)) == ENSEMBLE  # different seeds: different networks
+    # averaging probabilities cannot be worse than the members' mean loss (log loss is convex)
+    assert lm.summary["validation_log_loss"] <= np.mean(losses) + 1e-6
+    scalars, choices = (torch.as_tensor(a) for a in synth.transformer_.decode(
+        synth.transformer_.transform(df.head(50), np.random.default_rng(0))))
+    x = lm.features(scalars, choices)
+    with torch.no_grad():
+        members = torch.stack([torch.softmax(m(x), 1) for m in (lm.net.net, *lm.net.others)]).mean(0)
+        assert torch.allclose(torch.softmax(lm.net(x), 1), members, atol=1e-6)
+    # a file from before the ensemble (one network, no "others") loads as that one network
+    old = {k: v for k, v in lm.tensors().items() if ".others." not in k}
+    single = LabelModel(synth.transformer_.layout, "label").load_tensors(old)
+    assert len(single.net.others) == 0
+    with torch.no_grad():
+        assert torch.allclose(single.net(x), lm.net.net(x), atol=1e-6)
+
+
 def test_numeric_target_has_no_label_model():
     df = _rule_table(300).assign(label=lambda d: d["x"] * 2.0)
     synth = TabularSynthesizer(**FAST).fit(df, target="label")
