@@ -227,3 +227,17 @@ def test_the_report_says_the_target_came_from_the_label_model(fitted):
     plain = TabularSynthesizer(**FAST, label_model=False).fit(df, target="label")
     report = evaluate(df, plain.sample(len(df), seed=8), holdout, model=plain, verbose=False, attacks=None)
     assert "label model" not in " ".join(report["utility"].notes)
+
+
+def test_a_rare_class_is_drawn_not_refused():
+    """Rows of a class of 0.3% of the table: met on the label model's draws, they cost about
+    1 / 0.003 draws each; the give-up budget (200 draws a row) scales with that."""
+    rng = np.random.default_rng(4)
+    n = 3_000
+    label = np.where(np.arange(n) < 9, "rare", "common")
+    df = pd.DataFrame({"x": rng.normal(np.where(label == "rare", 2.0, 0.0), 1.0).round(3),
+                       "channel": rng.choice(["web", "shop"], n), "label": label})
+    synth = TabularSynthesizer(**FAST).fit(df, target="label")
+    rows = synth.sample(300, conditions={"label": "rare"}, seed=1)
+    assert len(rows) == 300 and set(rows["label"]) == {"rare"}
+    assert synth._target_draws_per_row(synth._parse_conditions({"label": "rare"})) == pytest.approx(n / 9, rel=0.05)  # the training rows: 8 of 2,700

@@ -74,6 +74,7 @@ class BlockPlan:
     integer_ids: tuple[tuple[str, int], ...]  # (column, first id) of integer identifier columns
     signature: dict  # JSON identity of the stream, compared when a run resumes
     relabel: bool = True  # the label model draws the target (no condition fixes it)
+    draw_factor: float = MAX_DRAW_FACTOR  # give up below 1 passing row in this many draws
 
 
 @dataclass
@@ -109,7 +110,8 @@ def make_plan(
         "conditions": _json_conditions(conditions),
         "privacy": describe_privacy(privacy),
     }
-    return BlockPlan(int(seed), block_rows, parsed, native, release, ids, signature, synth._relabels(parsed))
+    return BlockPlan(int(seed), block_rows, parsed, native, release, ids, signature, synth._relabels(parsed),
+                     MAX_DRAW_FACTOR * synth._target_draws_per_row(list(parsed)))
 
 
 def draw_block(synth: "TabularSynthesizer", plan: BlockPlan, index: int) -> Block:
@@ -134,9 +136,9 @@ def draw_block(synth: "TabularSynthesizer", plan: BlockPlan, index: int) -> Bloc
 def check_yield(plan: BlockPlan, drawn: int, matched: int, passed: int, n: int) -> None:
     """Give up, as ``sample`` does, once fewer than 1 in :data:`MAX_DRAW_FACTOR` candidates
     pass (after :data:`MIN_DRAWN`): the conditions, or else the privacy filter, are to blame."""
-    if passed >= n or drawn < MIN_DRAWN + MAX_DRAW_FACTOR * passed:
+    if passed >= n or drawn < MIN_DRAWN + plan.draw_factor * passed:
         return
-    if plan.conditions and matched * MAX_DRAW_FACTOR <= drawn - MIN_DRAWN:
+    if plan.conditions and matched * plan.draw_factor <= drawn - MIN_DRAWN:
         raise ConditionError(
             f"conditions {plan.signature['conditions']} are too rare for the model: {matched} of {drawn} drawn "
             f"rows ({matched / drawn:.4%}) satisfied them; loosen them or ask for fewer rows"

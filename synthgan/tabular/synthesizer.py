@@ -501,7 +501,7 @@ class TabularSynthesizer(Synthesizer):
         relabel = self._relabels(parsed)
         kept, total, drawn, matched = [], 0, 0, 0
         batch = n
-        budget = MAX_DRAW_FACTOR * n + 10_000
+        budget = int(MAX_DRAW_FACTOR * self._target_draws_per_row(parsed) * n) + 10_000
         while total < n:
             if drawn >= budget or _hopeless(drawn, total, total, n, budget):
                 rate = total / max(drawn, 1)
@@ -609,6 +609,26 @@ class TabularSynthesizer(Synthesizer):
         draws (:meth:`_native`), so the rows of class ``c`` are the model's own ``p(x | c)``:
         the rows of that class in an unconditioned sample."""
         return True
+
+    def _target_draws_per_row(self, parsed) -> float:
+        """About how many draws a condition on the target costs per row it keeps: ``1 / s`` for
+        classes of share ``s`` among the training rows (the share the label model's tilt keeps)
+        when the label model's draws meet it, else 1. The give-up budgets of rejection sampling
+        are scaled by it, so a rare class (0.3% of rows, say) is drawn, not refused."""
+        if getattr(self, "label_model_", None) is None:
+            return 1.0
+        share = 1.0
+        for cond in parsed:
+            if cond.column != self.target_ or cond.values is None:
+                continue
+            enc = self.transformer_.encoders[cond.column]
+            freqs = np.asarray(enc.frequencies, dtype=np.float64)
+            index = [
+                len(enc.categories) if isinstance(v, float) and np.isnan(v) else enc.categories.index(v)
+                for v in cond.values if (isinstance(v, float) and np.isnan(v)) or v in enc.categories
+            ]
+            share = min(share, float(freqs[[i for i in index if i < len(freqs)]].sum() / max(freqs.sum(), 1)))
+        return 1.0 / max(share, 1e-6)
 
     def _native(self, parsed) -> tuple[str, int] | None:
         """The equality fed to the generator's conditional vector (the rarest), or None.
