@@ -47,7 +47,9 @@ class SyntheticOverSampler(BaseOverSampler):
     ``X`` with ``y`` as its target column (target-aware training: the class is in every
     conditional vector and an auxiliary classifier head is trained, as in CTAB-GAN+, Zhao
     et al., 2022, on top of CTGAN, Xu et al., 2019), then draws, for each class named by
-    ``sampling_strategy_``, exactly that many rows by conditional sampling. It follows the
+    ``sampling_strategy_``, exactly that many rows of the class (``sample(conditions={target:
+    class})``: the model's rows whose class its label model draws as that one, rejection
+    sampling). It follows the
     imbalanced-learn sampler API (``fit_resample``, ``sampling_strategy``), so inside an
     :class:`imblearn.pipeline.Pipeline` the generator only ever sees the rows passed to
     ``fit_resample``, i.e. the training fold: nothing is carried over between calls and
