@@ -148,6 +148,13 @@ def parse_conditions(conditions: dict, transformer: TableTransformer) -> list[Co
     return out
 
 
+def category_index(encoder, value) -> int:
+    """The one-hot position of a condition value ``parse_conditions`` accepted (missing: the
+    slot after the categories)."""
+    missing = value is np.nan or (isinstance(value, float) and np.isnan(value))
+    return len(encoder.categories) if missing else encoder.categories.index(value)
+
+
 def native_condition(conditions: list[Condition], transformer: TableTransformer) -> tuple[str, int] | None:
     """The discrete equality to feed the generator: the rarest, since it helps most."""
     best = None
@@ -155,9 +162,7 @@ def native_condition(conditions: list[Condition], transformer: TableTransformer)
         if cond.values is None or len(cond.values) != 1 or cond.column not in transformer.encoders:
             continue  # a column the model does not hold (rebuilt by a constraint) is met by rejection
         enc = transformer.encoders[cond.column]
-        value = cond.values[0]
-        index = len(enc.categories) if value is np.nan or (isinstance(value, float) and np.isnan(value)) \
-            else enc.categories.index(value)
+        index = category_index(enc, cond.values[0])
         freq = enc.frequencies[index] / max(sum(enc.frequencies), 1)
         if best is None or freq < best[2]:
             best = (cond.column, index, freq)

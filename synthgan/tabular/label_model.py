@@ -193,12 +193,13 @@ class LabelModel:
             self._fit_one(train, valid, seed, edges)
             results.append((self.summary["validation_log_loss"], self.net, dict(self.summary)))
         chosen = min(range(len(results)), key=lambda i: results[i][0])
-        _, first, summary = results[chosen]
-        members = [first]
+        loss, first, summary = results[chosen]
+        losses, others = [loss], []
         for i in range(1, ENSEMBLE):
             self._fit_one(train, valid, (0 if seed is None else int(seed)) + 7919 * i, candidates[chosen])
-            members.append(self.net)
-        first.others.extend(m.net for m in members[1:])
+            losses.append(self.summary["validation_log_loss"])
+            others.append(self.net.net)
+        first.others.extend(others)
         self.net = first
         self.summary = summary
         self.summary["encoding"] = "piecewise_linear" if chosen == 1 else "plain"
@@ -207,7 +208,7 @@ class LabelModel:
         }
         x_val = self.features(torch.as_tensor(valid[0]), torch.as_tensor(valid[1]))
         self.summary["members"] = ENSEMBLE
-        self.summary["validation_log_loss_of_members"] = [round(m.summary_loss, 5) for m in members]
+        self.summary["validation_log_loss_of_members"] = [round(v, 5) for v in losses]
         self.summary["validation_log_loss"] = self._loss(x_val, self.labels(torch.as_tensor(valid[1])))
         return self
 
@@ -243,7 +244,6 @@ class LabelModel:
                     break
         self.net.load_state_dict(best_state)
         self.net.eval()
-        self.net.summary_loss = best
         self.summary = {
             "epochs_run": epoch, "best_epoch": best_epoch, "validation_log_loss": best,
             "training_rows": len(x), "validation_rows": len(x_val),

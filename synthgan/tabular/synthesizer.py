@@ -25,7 +25,7 @@ from synthgan.distributed import setup as setup_distributed
 from synthgan.schema import ColumnKind, Metadata, Schema, detect_schema
 from synthgan.serialization import load_model, save_model
 from synthgan.tabular.budget import training_budget
-from synthgan.tabular.conditions import Condition, native_condition, parse_conditions
+from synthgan.tabular.conditions import Condition, category_index, native_condition, parse_conditions
 from synthgan.tabular.ddp import local_counts, rank_seed, shared_transformer
 from synthgan.tabular.encoders import CategoricalEncoder
 from synthgan.tabular.label_model import LabelModel
@@ -623,11 +623,8 @@ class TabularSynthesizer(Synthesizer):
                 continue
             enc = self.transformer_.encoders[cond.column]
             freqs = np.asarray(enc.frequencies, dtype=np.float64)
-            index = [
-                len(enc.categories) if isinstance(v, float) and np.isnan(v) else enc.categories.index(v)
-                for v in cond.values if (isinstance(v, float) and np.isnan(v)) or v in enc.categories
-            ]
-            share = min(share, float(freqs[[i for i in index if i < len(freqs)]].sum() / max(freqs.sum(), 1)))
+            index = [category_index(enc, v) for v in cond.values]
+            share = min(share, float(freqs[index].sum() / max(freqs.sum(), 1)))
         return 1.0 / max(share, 1e-6)
 
     def _native(self, parsed) -> tuple[str, int] | None:
